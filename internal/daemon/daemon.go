@@ -1,0 +1,219 @@
+// Package daemon is Strata's composition root: it builds the services from a
+// config.Config, owns their listeners, starts them, reports readiness, and
+// shuts them down gracefully.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/strata-cdn/strata/internal/admin"
+	"github.com/strata-cdn/strata/internal/config"
+	"github.com/strata-cdn/strata/internal/objstore"
+	"github.com/strata-cdn/strata/internal/s3api"
+)
+
+// Options are what the daemon needs besides the configuration file.
+type Options struct {
+	// Logger receives the daemon's and the services' logs. Nil means discard.
+	Logger *slog.Logger
+	// AccessKey and SecretKey are the S3 credential pair. Required.
+	AccessKey, SecretKey string
+	// Version is reported in metrics.
+	Version string
+}
+
+// Daemon runs every service of one Strata node.
+type Daemon struct {
+	cfg  *config.Config
+	opts Options
+	log  *slog.Logger
+
+	store   *objstore.Store
+	admin   *admin.Handler
+	reg     *prometheus.Registry
+	servers []*server
+
+	wg sync.WaitGroup // one per serving goroutine
+}
+
+// server is one listener and the HTTP server on it.
+type server struct {
+	name string
+	ln   net.Listener
+	srv  *http.Server
+}
+
+// New builds a daemon from cfg. It opens nothing yet; Start does.
+func New(cfg *config.Config, opts Options) (*Daemon, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.AccessKey == "" || opts.SecretKey == "" {
+		return nil, errors.New("daemon: an S3 access key and secret key are required")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "strata_build_info",
+			Help:        "Always 1; labels name the build and the node.",
+			ConstLabels: prometheus.Labels{"version": opts.Version, "node_id": cfg.NodeID},
+		}, func() float64 { return 1 }),
+	)
+	return &Daemon{
+		cfg:   cfg,
+		opts:  opts,
+		log:   log,
+		reg:   reg,
+		admin: &admin.Handler{Gatherer: reg, NodeID: cfg.NodeID},
+	}, nil
+}
+
+// Start opens the store, binds every listener, and serves. When it returns
+// nil, every listener accepts connections and /healthz answers 200. On
+// error, everything already started is stopped.
+func (d *Daemon) Start(ctx context.Context) (err error) {
+	d.admin.SetNotReady("starting")
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	st, err := objstore.Open(d.cfg.DataDir, objstore.Options{
+		MaxObjectSize: int64(d.cfg.S3.MaxObjectSize),
+		MinPartSize:   int64(d.cfg.S3.MinPartSize),
+		Logger:        d.log.With("service", "objstore"),
+	})
+	if err != nil {
+		return fmt.Errorf("open object store in %s: %w", d.cfg.DataDir, err)
+	}
+	d.store = st
+	if err := d.ensureBuckets(ctx); err != nil {
+		return err
+	}
+
+	metrics := newHTTPMetrics(d.reg)
+	s3h := &s3api.Handler{
+		Store:       st,
+		Credentials: d.credentials,
+		Region:      d.cfg.S3.Region,
+		NodeID:      d.cfg.NodeID,
+		Domains:     d.cfg.S3.Domains,
+		SendTimeout: d.cfg.S3.SendTimeout.D(),
+		MinSendRate: int64(d.cfg.S3.MinSendRate),
+		Logger:      d.log.With("service", "s3"),
+	}
+	// Bind every listener before serving any, so a port conflict fails the
+	// start as a whole.
+	for _, l := range []struct {
+		name, addr string
+		h          http.Handler
+	}{
+		{"s3", d.cfg.S3.Listen, metrics.wrap("s3", s3h)},
+		{"admin", d.cfg.Admin.Listen, d.admin},
+	} {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			return fmt.Errorf("%s listener: %w (set a free address with --%s-addr or %s.listen)", l.name, err, l.name, l.name)
+		}
+		d.servers = append(d.servers, &server{name: l.name, ln: ln, srv: &http.Server{
+			Handler:           l.h,
+			ReadHeaderTimeout: 30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(d.log.With("service", l.name).Handler(), slog.LevelWarn),
+		}})
+	}
+	for _, s := range d.servers {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.log.Error("listener stopped", "service", s.name, "addr", s.ln.Addr().String(), "err", err)
+			}
+		}()
+		logListener(d.log, s.name, s.ln.Addr())
+	}
+	d.admin.SetReady()
+	d.log.Info("strata is ready", "node_id", d.cfg.NodeID, "data_dir", d.cfg.DataDir)
+	return nil
+}
+
+// Addr returns the bound address of the named listener ("s3", "admin"), or
+// nil before Start.
+func (d *Daemon) Addr(name string) net.Addr {
+	for _, s := range d.servers {
+		if s.name == name {
+			return s.ln.Addr()
+		}
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections, lets in-flight requests finish until
+// ctx is done, then closes the rest and the store. It waits for every
+// goroutine the daemon started.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	d.admin.SetNotReady("shutting down")
+	var errs []error
+	for _, s := range d.servers {
+		if err := s.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
+			s.srv.Close()
+		}
+	}
+	d.wg.Wait()
+	if d.store != nil {
+		errs = append(errs, d.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// close stops whatever a failed Start had begun.
+func (d *Daemon) close() {
+	for _, s := range d.servers {
+		s.srv.Close()
+		s.ln.Close()
+	}
+	d.wg.Wait()
+	d.servers = nil
+	if d.store != nil {
+		d.store.Close()
+		d.store = nil
+	}
+}
+
+func (d *Daemon) credentials(accessKey string) (string, bool) {
+	if accessKey == d.opts.AccessKey {
+		return d.opts.SecretKey, true
+	}
+	return "", false
+}
+
+// ensureBuckets creates the buckets the configuration declares.
+func (d *Daemon) ensureBuckets(ctx context.Context) error {
+	for i, b := range d.cfg.S3.Buckets {
+		err := d.store.CreateBucket(ctx, b.Name)
+		if err != nil && !errors.Is(err, objstore.ErrBucketExists) {
+			return fmt.Errorf("s3.buckets[%d]: create bucket %q: %w", i, b.Name, err)
+		}
+		if err := d.store.SetBucketPublicRead(ctx, b.Name, b.PublicRead); err != nil {
+			return fmt.Errorf("s3.buckets[%d]: set access of bucket %q: %w", i, b.Name, err)
+		}
+	}
+	return nil
+}

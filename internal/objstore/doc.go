@@ -1,0 +1,35 @@
+// Package objstore is the object store engine: buckets, objects, multipart
+// uploads and listings, with object data in files under one directory and
+// metadata behind the [Catalog] interface (SQLite embedded by default; the
+// SQL is kept portable so a PostgreSQL engine can implement it too).
+//
+// # Layout
+//
+//	dir/LOCK           flock(2)ed while a Store has the directory open
+//	dir/meta.db        SQLite catalog (WAL mode)
+//	dir/tmp/           data being received
+//	dir/data/xx/ID     data files: ID is 32 random hex digits, xx its first two
+//	                   (shard directories are made on first use)
+//
+// A data file never carries an object's key: every object version and every
+// multipart part gets a fresh random ID, so a write never touches the files a
+// reader has open, and a crash can leave at most unreferenced files behind.
+//
+// # Durability
+//
+// An object becomes visible only once its data and metadata are durable:
+// data is written to a temporary file, fsynced, renamed into the data
+// directory, the directory is fsynced, and only then is the metadata row
+// committed (SQLite synchronous=FULL: the WAL is fsynced at every commit).
+// The commit that replaces or deletes an object records the old data files
+// as garbage in the same transaction; they are unlinked after the commit.
+// [Open] removes temporary files, unlinks recorded garbage and data files
+// that no metadata row references (a crash between rename and commit).
+// That scan holds the set of referenced file IDs in memory, about 100 bytes
+// per data file.
+//
+// # Multipart objects
+//
+// Completing an upload does not copy: the object's metadata lists its parts'
+// data files as segments, and [Object.ReadAt] reads across them.
+package objstore

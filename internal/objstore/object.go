@@ -1,0 +1,252 @@
+package objstore
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync"
+)
+
+// PutObject stores r as bucket/key, replacing any existing object. The data
+// streams to disk (memory use does not grow with the object); the object
+// becomes visible, atomically, once data and metadata are durable. It fails
+// with ErrNoSuchBucket, ErrInvalidKey, ErrIncompleteBody, ErrBadDigest or a
+// *TooLargeError, and then nothing is stored.
+func (s *Store) PutObject(ctx context.Context, bucket, key string, r io.Reader, opts PutOptions) (ObjectInfo, error) {
+	if err := CheckKey(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	// Refuse before reading a body that has nowhere to go.
+	if _, err := s.cat.GetBucket(ctx, bucket); err != nil {
+		return ObjectInfo{}, err
+	}
+	w, err := s.writeData(ctx, r, opts.Size, s.maxObject, "object", opts.ContentMD5)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	rec := ObjectRecord{
+		ObjectInfo: ObjectInfo{
+			Bucket:    bucket,
+			Key:       key,
+			Size:      w.size,
+			ModTime:   now(),
+			ETag:      hex.EncodeToString(w.md5),
+			MD5:       w.md5,
+			CRC64NVME: w.nvme,
+			CRC64ECMA: w.ecma,
+			Meta:      normMeta(opts.Meta),
+		},
+		Segments: []Segment{{FileID: w.id, Size: w.size}},
+	}
+	return s.commitObject(ctx, rec)
+}
+
+// commitObject commits rec, whose files are durable, and collects what it
+// replaced. If the commit fails, rec's files are removed.
+func (s *Store) commitObject(ctx context.Context, rec ObjectRecord) (ObjectInfo, error) {
+	garbage, err := s.cat.PutObject(ctx, rec)
+	if err != nil {
+		for _, seg := range rec.Segments {
+			s.removeFiles(seg.FileID)
+		}
+		return ObjectInfo{}, err
+	}
+	s.collect(ctx, garbage)
+	return rec.ObjectInfo, nil
+}
+
+// normMeta makes an empty User map nil, so Meta values compare equal however
+// they were built.
+func normMeta(m Meta) Meta {
+	if len(m.User) == 0 {
+		m.User = nil
+	}
+	return m
+}
+
+// Object is an open object: a consistent snapshot of its data even if it is
+// overwritten or deleted while open (it holds its data files open). Its
+// methods are safe for concurrent use. Close it when done.
+type Object struct {
+	Info ObjectInfo
+	segs []openSegment // in order; segs[i].off is where segment i starts
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type openSegment struct {
+	f         *os.File
+	off, size int64
+}
+
+// Size returns the object's length in bytes.
+func (o *Object) Size() int64 { return o.Info.Size }
+
+// ReadAt reads len(p) bytes at offset off of the object's data, across
+// segment files. Per io.ReaderAt it returns io.EOF only when fewer than
+// len(p) bytes remain (off+len(p) passes the end).
+func (o *Object) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read object %s/%s: negative offset %d", o.Info.Bucket, o.Info.Key, off)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if off >= o.Info.Size {
+		return 0, io.EOF
+	}
+	i := sort.Search(len(o.segs), func(i int) bool { return o.segs[i].off+o.segs[i].size > off })
+	n := 0
+	for ; n < len(p) && i < len(o.segs); i++ {
+		sg := o.segs[i]
+		rel := off + int64(n) - sg.off
+		want := int64(len(p) - n)
+		if rest := sg.size - rel; want > rest {
+			want = rest
+		}
+		m, err := sg.f.ReadAt(p[n:n+int(want)], rel)
+		n += m
+		if err != nil && !(errors.Is(err, io.EOF) && int64(m) == want) {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF // the file is shorter than its row says
+			}
+			return n, fmt.Errorf("read object %s/%s: %w", o.Info.Bucket, o.Info.Key, err)
+		}
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// NewReader returns a reader of n bytes from offset off (a Range request's
+// body). n < 0 means to the end.
+func (o *Object) NewReader(off, n int64) io.Reader {
+	if n < 0 || off+n > o.Info.Size {
+		n = o.Info.Size - off
+	}
+	return io.NewSectionReader(o, off, n)
+}
+
+// Close releases the object's files.
+func (o *Object) Close() error {
+	o.closeOnce.Do(func() {
+		for _, sg := range o.segs {
+			if err := sg.f.Close(); err != nil && o.closeErr == nil {
+				o.closeErr = err
+			}
+		}
+	})
+	return o.closeErr
+}
+
+// OpenObject opens bucket/key for reading. It fails with ErrNoSuchBucket or
+// ErrNoSuchKey.
+func (s *Store) OpenObject(ctx context.Context, bucket, key string) (*Object, error) {
+	if err := CheckKey(key); err != nil {
+		return nil, err
+	}
+	s.gcMu.RLock()
+	defer s.gcMu.RUnlock()
+	rec, err := s.cat.GetObject(ctx, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	o := &Object{Info: rec.ObjectInfo, segs: make([]openSegment, 0, len(rec.Segments))}
+	var off int64
+	for _, sg := range rec.Segments {
+		f, err := os.Open(s.dataPath(sg.FileID))
+		if err != nil {
+			o.Close()
+			return nil, fmt.Errorf("open object %s/%s: data file: %w", bucket, key, err)
+		}
+		o.segs = append(o.segs, openSegment{f: f, off: off, size: sg.Size})
+		off += sg.Size
+	}
+	return o, nil
+}
+
+// StatObject returns an object's metadata. It fails with ErrNoSuchBucket or
+// ErrNoSuchKey.
+func (s *Store) StatObject(ctx context.Context, bucket, key string) (ObjectInfo, error) {
+	if err := CheckKey(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	rec, err := s.cat.GetObject(ctx, bucket, key)
+	return rec.ObjectInfo, err
+}
+
+// DeleteObject removes bucket/key. Deleting a missing key is not an error;
+// a missing bucket is ErrNoSuchBucket. Objects already open stay readable.
+func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
+	if err := CheckKey(key); err != nil {
+		return err
+	}
+	garbage, err := s.cat.DeleteObject(ctx, bucket, key)
+	if err != nil {
+		return err
+	}
+	s.collect(ctx, garbage)
+	return nil
+}
+
+// CopyObject copies src to dst within the store without reading the data:
+// the destination gets hard links to the source's data files (a copy where
+// the file system cannot link). Size, ETag and checksums are preserved; the
+// metadata is the source's or, with ReplaceMeta, opts.Meta. Copying an
+// object onto itself with ReplaceMeta changes its metadata.
+func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, dstKey string, opts CopyOptions) (ObjectInfo, error) {
+	if err := CheckKey(srcKey); err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := CheckKey(dstKey); err != nil {
+		return ObjectInfo{}, err
+	}
+	if _, err := s.cat.GetBucket(ctx, dstBucket); err != nil {
+		return ObjectInfo{}, err
+	}
+	rec, ids, err := s.linkObject(ctx, srcBucket, srcKey)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := s.syncDataDirs(ids); err != nil {
+		s.removeFiles(ids...)
+		return ObjectInfo{}, err
+	}
+	rec.Bucket, rec.Key = dstBucket, dstKey
+	rec.ModTime = now()
+	if opts.ReplaceMeta {
+		rec.Meta = normMeta(opts.Meta)
+	}
+	return s.commitObject(ctx, rec)
+}
+
+// linkObject reads src's row and links its data files to new IDs, under
+// gcMu so the files cannot be unlinked in between. It returns the row with
+// the new segments.
+func (s *Store) linkObject(ctx context.Context, bucket, key string) (ObjectRecord, []string, error) {
+	s.gcMu.RLock()
+	defer s.gcMu.RUnlock()
+	rec, err := s.cat.GetObject(ctx, bucket, key)
+	if err != nil {
+		return rec, nil, err
+	}
+	ids := make([]string, 0, len(rec.Segments))
+	segs := make([]Segment, len(rec.Segments))
+	for i, sg := range rec.Segments {
+		id, err := s.linkData(ctx, sg.FileID)
+		if err != nil {
+			s.removeFiles(ids...)
+			return rec, nil, fmt.Errorf("copy %s/%s: %w", bucket, key, err)
+		}
+		ids = append(ids, id)
+		segs[i] = Segment{FileID: id, Size: sg.Size}
+	}
+	rec.Segments = segs
+	return rec, ids, nil
+}

@@ -1,0 +1,57 @@
+package s3api
+
+import (
+	"net/http"
+
+	"github.com/strata-cdn/strata/internal/checksum"
+	"github.com/strata-cdn/strata/internal/objstore"
+)
+
+// errMissingContentLength: S3 needs the size before the data (411).
+var errMissingContentLength = newError(http.StatusLengthRequired, "MissingContentLength",
+	"You must provide the Content-Length HTTP header (or x-amz-decoded-content-length with aws-chunked).")
+
+// putObject stores the payload as the object, streaming it to the store:
+// the body is never held in memory.
+func (req *request) putObject() error {
+	meta, err := metaFromRequest(req.r)
+	if err != nil {
+		return err
+	}
+	md5, err := parseContentMD5(req.r)
+	if err != nil {
+		return err
+	}
+	size := req.declaredSize()
+	if size < 0 {
+		return errMissingContentLength
+	}
+	pr, err := newPayloadReader(req, size)
+	if err != nil {
+		return err
+	}
+	info, err := req.h.Store.PutObject(req.ctx, req.bucket, req.key, pr,
+		objstore.PutOptions{Meta: meta, Size: size, ContentMD5: md5})
+	if err != nil {
+		return pr.cause(err)
+	}
+	hdr := req.w.Header()
+	hdr.Set("ETag", quoteETag(info.ETag))
+	pr.setChecksumHeaders(hdr)
+	if _, ok := hdr["X-Amz-Checksum-Crc64nvme"]; ok {
+		hdr.Set("x-amz-checksum-crc64nvme", checksum.NVMEBase64(info.CRC64NVME))
+		hdr.Set("x-amz-checksum-type", "FULL_OBJECT")
+	}
+	hdr.Set("Content-Length", "0")
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// deleteObject removes one object; a missing key is not an error (204).
+func (req *request) deleteObject() error {
+	if err := req.h.Store.DeleteObject(req.ctx, req.bucket, req.key); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}

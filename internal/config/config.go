@@ -19,6 +19,60 @@ type Config struct {
 	Log             Log      `yaml:"log"`
 	S3              S3       `yaml:"s3"`
 	Admin           Admin    `yaml:"admin"`
+	Edge            Edge     `yaml:"edge"`
+	// Domains are the sites the edge serves. With none, the edge fronts
+	// this node's own store: /<bucket>/<key> of public-read buckets.
+	Domains []Domain `yaml:"domains"`
+}
+
+// Edge configures the caching edge's listener and cache.
+type Edge struct {
+	// Listen is the edge's HTTP address; empty host = every address.
+	Listen string `yaml:"listen"`
+	Cache  Cache  `yaml:"cache"`
+}
+
+// Cache bounds the edge's two cache tiers.
+type Cache struct {
+	Memory ByteSize `yaml:"memory"`
+	Disk   ByteSize `yaml:"disk"`
+	// Dir holds the disk tier. Default: <data_dir>/cache.
+	Dir string `yaml:"dir"`
+	// MaxEntry bounds one cached body (a whole object or a slice); a
+	// response larger than this is served but not cached.
+	MaxEntry ByteSize `yaml:"max_entry"`
+}
+
+// Domain is one site served by the edge.
+type Domain struct {
+	// Host is the request Host this domain answers (port ignored); "*"
+	// matches any host no other domain claims.
+	Host string `yaml:"host"`
+	// Origin is the origin's URL: scheme, host[:port] and an optional path
+	// prefix prepended to every request path.
+	Origin string `yaml:"origin"`
+	// OriginHost is the Host header sent to the origin. Default: the
+	// origin URL's host.
+	OriginHost string `yaml:"origin_host"`
+	// Range selects how range requests reach the origin: "off" fetches
+	// whole objects, "on" fetches a range request's slices, "force" fetches
+	// every request in slices.
+	Range string `yaml:"range"`
+	// SliceSize is the size of the aligned slices fetched from the origin.
+	SliceSize  ByteSize    `yaml:"slice_size"`
+	CacheRules []CacheRule `yaml:"cache_rules"`
+}
+
+// CacheRule overrides origin freshness for matching requests; the first
+// matching rule of a domain wins.
+type CacheRule struct {
+	PathPrefix string   `yaml:"path_prefix"`
+	Extensions []string `yaml:"extensions"`
+	// TTL replaces the origin's freshness lifetime; 0 keeps the origin's.
+	TTL Duration `yaml:"ttl"`
+	// IgnoreVary lists request fields the cache key ignores even when the
+	// origin's Vary names them (case C17: Vary: Cookie).
+	IgnoreVary []string `yaml:"ignore_vary"`
 }
 
 // Log configures the process log (standard error).
@@ -84,5 +138,29 @@ func Default() *Config {
 			SendTimeout:   Duration(30 * time.Second),
 		},
 		Admin: Admin{Listen: ":9090"},
+		Edge: Edge{
+			Listen: ":8080",
+			Cache:  Cache{Memory: 256 * MiB, Disk: 10 * GiB, MaxEntry: 1 * GiB},
+		},
+	}
+}
+
+// Per-domain defaults, applied to each element of domains by applyDefaults.
+const (
+	DefaultRange     = "on"
+	DefaultSliceSize = 1 * MiB
+)
+
+// applyDefaults fills the defaults of list elements, which decoding leaves
+// zero.
+func (c *Config) applyDefaults() {
+	for i := range c.Domains {
+		d := &c.Domains[i]
+		if d.Range == "" {
+			d.Range = DefaultRange
+		}
+		if d.SliceSize == 0 {
+			d.SliceSize = DefaultSliceSize
+		}
 	}
 }

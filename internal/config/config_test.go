@@ -166,3 +166,49 @@ func TestEveryKeyDocumented(t *testing.T) {
 	}
 	walk(reflect.TypeFor[Config](), "")
 }
+
+func TestDomainsDefaultsAndProblems_C06(t *testing.T) {
+	cfg, err := Parse([]byte("domains:\n  - {host: a.example.test, origin: http://10.0.0.1:8000/m}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cfg.Domains[0]; d.Range != "on" || d.SliceSize != MiB {
+		t.Errorf("defaults: range %q slice_size %v, want on, 1MiB", d.Range, d.SliceSize)
+	}
+	// YAML 1.1 reads a bare on/off as a boolean; the range key keeps the word.
+	cfg, err = Parse([]byte("domains:\n  - {host: a.test, origin: http://o.test, range: off}\n  - {host: b.test, origin: http://o.test, range: on}\n"))
+	if err != nil || cfg.Domains[0].Range != "off" || cfg.Domains[1].Range != "on" {
+		t.Errorf("bare on/off: %v, %+v", err, cfg.Domains)
+	}
+	_, err = Parse([]byte(`
+domains:
+  - host: a.example.test
+    origin: http://b.example.test/
+    range: sometimes
+    slice_size: 100KiB
+    cache_rules: [{path_prefix: static/, extensions: [js]}]
+  - host: b.example.test
+    origin: ftp://origin
+  - host: A.example.test
+    origin: ""
+`))
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *Error", err)
+	}
+	var got []string
+	for _, p := range ce.Problems {
+		got = append(got, p.Path)
+	}
+	want := []string{
+		"domains[0].range", "domains[0].slice_size", "domains[0].cache_rules[0].path_prefix",
+		"domains[0].cache_rules[0].extensions[0]", "domains[1].origin", "domains[2].host", "domains[2].origin",
+		"domains[0].origin", // a.example.test's origin is b.example.test, served here: a loop (C06)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problem paths (-want +got):\n%s\n%v", diff, err)
+	}
+	if !strings.Contains(err.Error(), "loop") {
+		t.Errorf("error does not explain the loop: %v", err)
+	}
+}

@@ -87,6 +87,7 @@ func Parse(data []byte) (*Config, error) {
 			probs = decodeInto(doc, reflect.ValueOf(cfg).Elem(), "", probs)
 		}
 	}
+	cfg.applyDefaults()
 	probs = append(probs, cfg.validate()...)
 	if len(probs) > 0 {
 		return cfg, &Error{Problems: probs}

@@ -40,8 +40,13 @@ func (c *Config) validate() []Problem {
 	}
 	p.listen("s3.listen", c.S3.Listen)
 	p.listen("admin.listen", c.Admin.Listen)
-	if c.S3.Listen != "" && c.S3.Listen == c.Admin.Listen && !strings.HasSuffix(c.S3.Listen, ":0") {
-		p.add("admin.listen", "%q is also s3.listen; give each listener its own port", c.Admin.Listen)
+	p.listen("edge.listen", c.Edge.Listen)
+	listeners := map[string]string{}
+	for _, l := range []struct{ path, addr string }{{"s3.listen", c.S3.Listen}, {"admin.listen", c.Admin.Listen}, {"edge.listen", c.Edge.Listen}} {
+		if other, dup := listeners[l.addr]; dup && !strings.HasSuffix(l.addr, ":0") {
+			p.add(l.path, "%q is also %s; give each listener its own port", l.addr, other)
+		}
+		listeners[l.addr] = l.path
 	}
 	if c.S3.Region == "" {
 		p.add("s3.region", "must not be empty; clients sign for a region, e.g. \"us-east-1\"")
@@ -75,6 +80,7 @@ func (c *Config) validate() []Problem {
 		}
 		seen[b.Name] = i
 	}
+	p.edge(c)
 	return p
 }
 

@@ -20,8 +20,11 @@ type Catalog interface {
 	// DeleteBucket fails with ErrNoSuchBucket, or with ErrBucketNotEmpty
 	// when the bucket holds objects or in-progress uploads.
 	DeleteBucket(ctx context.Context, name string) error
+	// GetBucket fails with ErrNoSuchBucket.
 	GetBucket(ctx context.Context, name string) (Bucket, error)
+	// ListBuckets returns all buckets ordered by name.
 	ListBuckets(ctx context.Context) ([]Bucket, error)
+	// SetBucketPublicRead fails with ErrNoSuchBucket.
 	SetBucketPublicRead(ctx context.Context, name string, public bool) error
 
 	// GetObject fails with ErrNoSuchKey, or ErrNoSuchBucket when the bucket

@@ -16,12 +16,16 @@ import (
 
 // awsClient returns an aws-sdk-go-v2 S3 client for the node, path-style,
 // with static credentials. It reads no shared config or CA bundle variables.
+// Checksums are on as config.LoadDefaultConfig would set them: the SDK sends
+// one with every upload and validates the ones a download carries.
 func awsClient(n *node, opts ...func(*s3.Options)) *s3.Client {
 	return s3.New(s3.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
-		BaseEndpoint: aws.String(n.S3),
-		UsePathStyle: true,
+		Region:                     "us-east-1",
+		Credentials:                credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
+		BaseEndpoint:               aws.String(n.S3),
+		UsePathStyle:               true,
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	}, opts...)
 }
 

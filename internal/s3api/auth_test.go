@@ -328,6 +328,14 @@ func TestMinioClient(t *testing.T) {
 		minio.PutObjectOptions{ContentType: "text/x-m", UserMetadata: map[string]string{"a": "b"}}); err != nil {
 		t.Fatalf("PutObject: %v", err)
 	}
+	// An unseekable body: minio-go streams it as signed aws-chunked.
+	if _, err := mc.PutObject(ctx, "mbkt", "stream", struct{ io.Reader }{bytes.NewReader(data[:300<<10])}, 300<<10,
+		minio.PutObjectOptions{DisableMultipart: true}); err != nil {
+		t.Fatalf("PutObject(stream): %v", err)
+	}
+	if st, err := mc.StatObject(ctx, "mbkt", "stream", minio.StatObjectOptions{}); err != nil || st.Size != 300<<10 {
+		t.Fatalf("StatObject(stream) = %d bytes, %v", st.Size, err)
+	}
 	// A multipart upload through minio-go (part size at its minimum).
 	if _, err := mc.PutObject(ctx, "mbkt", "big", bytes.NewReader(data), -1,
 		minio.PutObjectOptions{PartSize: 5 << 20, DisableMultipart: false}); err != nil {
@@ -366,4 +374,45 @@ func listAll(ctx context.Context, mc *minio.Client, bucket string) <-chan minio.
 		}
 	}()
 	return ch
+}
+
+func TestSigV4ErrorMapping(t *testing.T) {
+	e := newEnv(t)
+	e.bucket("bkt")
+	body := []byte("payload")
+	for _, tc := range []struct {
+		name   string
+		build  func() *http.Request
+		status int
+		code   string
+	}{
+		{"content sha256 mismatch", func() *http.Request {
+			r := e.request("PUT", "/bkt/k", body)
+			sigv4.SignRequest(r, testAccessKey, testSecret, testRegion, time.Now(), strings.Repeat("ab", 32))
+			return r
+		}, 400, "XAmzContentSHA256Mismatch"},
+		{"time skewed", func() *http.Request {
+			r := e.request("GET", "/bkt/k", nil)
+			sigv4.SignRequest(r, testAccessKey, testSecret, testRegion, time.Now().Add(-time.Hour), "")
+			return r
+		}, 403, "RequestTimeTooSkewed"},
+		{"malformed authorization", func() *http.Request {
+			r := e.request("GET", "/bkt/k", nil)
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=garbage")
+			return r
+		}, 400, "AuthorizationHeaderMalformed"},
+		{"wrong region", func() *http.Request {
+			r := e.request("GET", "/bkt/k", nil)
+			sigv4.SignRequest(r, testAccessKey, testSecret, "eu-west-1", time.Now(), "")
+			return r
+		}, 400, "AuthorizationHeaderMalformed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, rb := e.do(tc.build())
+			wantError(t, resp, rb, tc.status, tc.code)
+		})
+	}
+	if _, err := e.store.StatObject(context.Background(), "bkt", "k"); err == nil {
+		t.Errorf("an object was stored despite the payload hash mismatch")
+	}
 }

@@ -12,6 +12,10 @@ import (
 	"github.com/strata-cdn/strata/internal/sigv4"
 )
 
+// statusClientClosed marks, in the request log, a request the client gave
+// up on (nginx's 499); the client never sees it.
+const statusClientClosed = 499
+
 // apiError is an S3 error response: the code, status and message S3 uses,
 // plus any extra elements and header fields the error carries.
 type apiError struct {
@@ -78,9 +82,9 @@ func errMalformedXML(cause error) *apiError {
 
 var errAccessDenied = newError(http.StatusForbidden, "AccessDenied", "Access Denied")
 
-// errChecksumMismatch is returned by the checksum-verifying reader when a
-// declared x-amz-checksum-* value does not match the data; it wraps an
-// apiError so the store's wrapped read error maps to BadDigest.
+// checksumMismatch is returned by the checksum-verifying reader when a
+// declared x-amz-checksum-* value does not match the data; toAPIError maps
+// it (also when the store wraps it) to BadDigest.
 type checksumMismatch struct{ algorithm string }
 
 func (e *checksumMismatch) Error() string {
@@ -117,7 +121,7 @@ func (req *request) toAPIError(err error) *apiError {
 	switch {
 	case errors.Is(err, context.Canceled):
 		// The client went away; the response is not seen by anyone.
-		return newError(499, "RequestCanceled", "The client closed the request.").withCause(err)
+		return newError(statusClientClosed, "RequestCanceled", "The client closed the request.").withCause(err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return newError(http.StatusServiceUnavailable, "SlowDown",
 			"The request took too long on node %s; please retry.", req.h.NodeID).withCause(err)
@@ -269,7 +273,7 @@ func (req *request) writeError(err error) {
 		}
 	}
 	status := ae.Status
-	if status == 499 {
+	if status == statusClientClosed {
 		// Nothing reads it; keep the log honest and send a real status.
 		status = http.StatusBadRequest
 	}

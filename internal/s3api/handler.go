@@ -37,9 +37,12 @@ type Handler struct {
 	// MinSendRate, in bytes per second, is the slowest sustained download
 	// rate allowed (measured over SendTimeout); 0 disables the check.
 	MinSendRate int64
-	// Logger receives one line per failed request. Nil means discard.
+	// Logger receives one DEBUG line per request, failures at WARN (client
+	// errors) or ERROR (server errors), and a WARN line when a client is
+	// cut off for not reading (SendTimeout, MinSendRate). Nil means discard.
 	Logger *slog.Logger
-	// Now returns the current time; nil means time.Now.
+	// Now returns the current time for signature checks (expiry, clock
+	// skew); nil means time.Now. Write deadlines always use the real clock.
 	Now func() time.Time
 	// MaxXMLBodySize bounds the XML request bodies that are read into memory
 	// (CompleteMultipartUpload, DeleteObjects, CreateBucket, PutBucketAcl).
@@ -159,7 +162,7 @@ func (h *Handler) logRequest(req *request, err error, d time.Duration) {
 	switch {
 	case status >= 500:
 		level = slog.LevelError
-	case err != nil && status >= 400 && status != http.StatusNotFound &&
+	case err != nil && status >= 400 && status != http.StatusNotFound && status != statusClientClosed &&
 		status != http.StatusPreconditionFailed && status != http.StatusRequestedRangeNotSatisfiable:
 		level = slog.LevelWarn
 	}

@@ -131,6 +131,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("%s listener: %w (set a free address with --%s-addr or %s.listen)", l.name, err, l.name, l.name)
 		}
+		ln = clientListener{Listener: ln, log: d.log}
 		d.servers = append(d.servers, &server{name: l.name, ln: ln, srv: &http.Server{
 			Handler:           l.h,
 			ReadHeaderTimeout: 30 * time.Second,

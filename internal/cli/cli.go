@@ -19,7 +19,7 @@ const (
 const usage = `strata: object storage, CDN and video cloud in one program
 
 Usage:
-  strata serve [--config FILE] [--data DIR] [--s3-addr ADDR] [--admin-addr ADDR]
+  strata serve [--config FILE] [--data DIR] [--s3-addr ADDR] [--admin-addr ADDR] [--edge-addr ADDR]
   strata version
 
 Run "strata serve --help" for the serve flags. Credentials for the S3 API

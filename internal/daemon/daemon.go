@@ -17,7 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/strata-cdn/strata/internal/admin"
+	"github.com/strata-cdn/strata/internal/cachestore"
 	"github.com/strata-cdn/strata/internal/config"
+	"github.com/strata-cdn/strata/internal/edge"
 	"github.com/strata-cdn/strata/internal/objstore"
 	"github.com/strata-cdn/strata/internal/s3api"
 )
@@ -39,6 +41,8 @@ type Daemon struct {
 	log  *slog.Logger
 
 	store   *objstore.Store
+	cache   *cachestore.Store
+	edge    *edge.Handler
 	admin   *admin.Handler
 	reg     *prometheus.Registry
 	servers []*server
@@ -119,21 +123,31 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Logger:      d.log.With("service", "s3"),
 	}
 	// Bind every listener before serving any, so a port conflict fails the
-	// start as a whole.
-	for _, l := range []struct {
+	// start as a whole. The edge is built after the S3 listener is bound:
+	// with no domains configured, its origin is that listener.
+	listeners := []struct {
 		name, addr string
 		h          http.Handler
 	}{
 		{"s3", d.cfg.S3.Listen, metrics.wrap("s3", s3h)},
 		{"admin", d.cfg.Admin.Listen, d.admin},
-	} {
+		{"edge", d.cfg.Edge.Listen, nil},
+	}
+	for i, l := range listeners {
 		ln, err := net.Listen("tcp", l.addr)
 		if err != nil {
 			return fmt.Errorf("%s listener: %w (set a free address with --%s-addr or %s.listen)", l.name, err, l.name, l.name)
 		}
 		ln = clientListener{Listener: ln, log: d.log}
+		if l.name == "edge" {
+			if err := d.startEdge(); err != nil {
+				ln.Close()
+				return err
+			}
+			listeners[i].h = metrics.wrap("edge", d.edge)
+		}
 		d.servers = append(d.servers, &server{name: l.name, ln: ln, srv: &http.Server{
-			Handler:           l.h,
+			Handler:           listeners[i].h,
 			ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(d.log.With("service", l.name).Handler(), slog.LevelWarn),
@@ -178,9 +192,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		}
 	}
 	d.wg.Wait()
-	if d.store != nil {
-		errs = append(errs, d.store.Close())
-	}
+	d.closeEngines()
 	return errors.Join(errs...)
 }
 
@@ -192,8 +204,26 @@ func (d *Daemon) close() {
 	}
 	d.wg.Wait()
 	d.servers = nil
+	d.closeEngines()
+}
+
+// closeEngines closes the edge (waiting for its background fetches), the
+// cache and the store, in that order.
+func (d *Daemon) closeEngines() {
+	if d.edge != nil {
+		d.edge.Close()
+		d.edge = nil
+	}
+	if d.cache != nil {
+		if err := d.cache.Close(); err != nil {
+			d.log.Error("close edge cache", "err", err)
+		}
+		d.cache = nil
+	}
 	if d.store != nil {
-		d.store.Close()
+		if err := d.store.Close(); err != nil {
+			d.log.Error("close object store", "err", err)
+		}
 		d.store = nil
 	}
 }

@@ -51,6 +51,7 @@ type node struct {
 	dataDir string
 	S3      string // base URL of the S3 API
 	Admin   string // base URL of the admin API
+	Edge    string // base URL of the edge (CDN)
 
 	mu    sync.Mutex
 	lines []map[string]any // every JSON log line so far
@@ -82,7 +83,7 @@ func startNode(t *testing.T, nc nodeConfig) *node {
 	if nc.wildcard {
 		s3Listen = ":0"
 	}
-	cfg := fmt.Sprintf("node_id: e2e-node\ndata_dir: %s\nlog: {level: debug, format: json}\ns3:\n  listen: %q\n  min_part_size: 5MiB\n%sadmin:\n  listen: 127.0.0.1:0\n%s", nc.dataDir, s3Listen, nc.s3extra, nc.extra)
+	cfg := fmt.Sprintf("node_id: e2e-node\ndata_dir: %s\nlog: {level: debug, format: json}\ns3:\n  listen: %q\n  min_part_size: 5MiB\n%sadmin:\n  listen: 127.0.0.1:0\nedge:\n  listen: 127.0.0.1:0\n%s", nc.dataDir, s3Listen, nc.s3extra, nc.extra)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -125,10 +126,12 @@ func startNode(t *testing.T, nc nodeConfig) *node {
 			n.S3 = url
 		case "admin":
 			n.Admin = url
+		case "edge":
+			n.Edge = url
 		}
 	}
-	if n.S3 == "" || n.Admin == "" {
-		t.Fatalf("start-up log does not say where s3 and admin listen:\n%s", n.logText())
+	if n.S3 == "" || n.Admin == "" || n.Edge == "" {
+		t.Fatalf("start-up log does not say where s3, admin and edge listen:\n%s", n.logText())
 	}
 	return n
 }

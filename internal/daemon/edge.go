@@ -1,0 +1,95 @@
+package daemon
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/strata-cdn/strata/internal/cachestore"
+	"github.com/strata-cdn/strata/internal/config"
+	"github.com/strata-cdn/strata/internal/edge"
+)
+
+// startEdge opens the edge cache and builds the edge handler. It runs after
+// the S3 listener is bound, whose address is the default origin.
+func (d *Daemon) startEdge() error {
+	c := d.cfg.Edge.Cache
+	dir := c.Dir
+	if dir == "" {
+		dir = filepath.Join(d.cfg.DataDir, "cache")
+	}
+	cache, err := cachestore.Open(cachestore.Options{
+		Dir:          dir,
+		MemoryBytes:  int64(c.Memory),
+		DiskBytes:    int64(c.Disk),
+		MaxEntrySize: int64(c.MaxEntry),
+		Logger:       d.log.With("service", "cache"),
+	})
+	if err != nil {
+		return fmt.Errorf("open edge cache in %s: %w", dir, err)
+	}
+	d.cache = cache
+	spool := filepath.Join(dir, "spool")
+	if err := os.MkdirAll(spool, 0o755); err != nil {
+		return fmt.Errorf("edge spool directory: %w", err)
+	}
+	domains, err := d.edgeDomains()
+	if err != nil {
+		return err
+	}
+	d.edge = &edge.Handler{
+		NodeID:  d.cfg.NodeID,
+		Domains: domains,
+		Cache:   cache,
+		TempDir: spool,
+		Logger:  d.log.With("service", "edge"),
+	}
+	return nil
+}
+
+// edgeDomains translates the configured domains; with none, one domain for
+// every host fronts this node's own S3 listener.
+func (d *Daemon) edgeDomains() ([]edge.Domain, error) {
+	if len(d.cfg.Domains) == 0 {
+		addr := d.Addr("s3").(*net.TCPAddr)
+		host := addr.IP.String()
+		if addr.IP.IsUnspecified() {
+			host = "127.0.0.1"
+		}
+		origin := &url.URL{Scheme: "http", Host: net.JoinHostPort(host, fmt.Sprint(addr.Port))}
+		return []edge.Domain{{Host: "*", Origin: origin, Range: edge.RangeOn, SliceSize: int64(config.DefaultSliceSize)}}, nil
+	}
+	out := make([]edge.Domain, 0, len(d.cfg.Domains))
+	for i, cd := range d.cfg.Domains {
+		u, err := url.Parse(cd.Origin)
+		if err != nil { // validated already; kept for safety
+			return nil, fmt.Errorf("domains[%d].origin: %w", i, err)
+		}
+		rules := make([]edge.CacheRule, 0, len(cd.CacheRules))
+		for _, r := range cd.CacheRules {
+			rules = append(rules, edge.CacheRule{PathPrefix: r.PathPrefix, Extensions: r.Extensions, TTL: r.TTL.D(), IgnoreVary: r.IgnoreVary})
+		}
+		out = append(out, edge.Domain{
+			Host:       strings.ToLower(cd.Host),
+			Origin:     u,
+			OriginHost: cd.OriginHost,
+			Range:      rangeMode(cd.Range),
+			SliceSize:  int64(cd.SliceSize),
+			Rules:      rules,
+		})
+	}
+	return out, nil
+}
+
+func rangeMode(s string) edge.RangeMode {
+	switch s {
+	case "off":
+		return edge.RangeOff
+	case "force":
+		return edge.RangeForce
+	}
+	return edge.RangeOn
+}

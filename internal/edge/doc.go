@@ -1,0 +1,21 @@
+// Package edge is Strata's caching reverse proxy: the CDN edge that fronts
+// the object store or any HTTP origin, caching responses as RFC 9111
+// describes in a cachestore.Store.
+//
+// A Handler routes each request by its Host to a Domain, forwards it to the
+// domain's origin when the cache cannot answer, and says on every response
+// what it did: Via names the node and the time spent, X-Request-Id identifies
+// the exchange (and is passed to the origin), and X-Cache gives the outcome
+// and, for a miss, why ("MISS reason=no-store", "MISS reason=vary-cookie").
+//
+// Ranges are served exactly per RFC 9110 §14 from cached whole objects. A
+// domain can also fetch objects from the origin in aligned slices, each
+// validated before it is stored (status, Content-Range, length and the same
+// validator as its siblings), so that two versions of an object are never
+// assembled (case A1); an origin that ignores Range is detected and its full
+// body used (C08); and a response built from slices carries the object's
+// full headers, never the checksum headers on a 206 (C07).
+//
+// Concurrent misses for one object share one origin fetch, which completes
+// into the cache after its clients hang up, within a size bound (C09).
+package edge

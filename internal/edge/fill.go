@@ -1,0 +1,431 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/strata-cdn/strata/internal/cachepolicy"
+	"github.com/strata-cdn/strata/internal/cachestore"
+)
+
+// errAbandoned ends a fill whose clients all left when finishing it would
+// read more than MaxBackgroundFill (or when it could not be cached).
+var errAbandoned = errors.New("fetch abandoned: every client left")
+
+// A fill is one whole-object fetch from the origin, shared by every request
+// that misses on the same object key at the same time (request collapsing).
+// A goroutine owned by the Handler reads the origin's body into a spool file
+// and, when the response is storable, into a cache writer; clients read the
+// spool as it grows, each at its own pace. The fetch does not depend on any
+// client: it completes into the cache after they hang up (C09) unless more
+// than MaxBackgroundFill would remain to be read.
+type fill struct {
+	h   *Handler
+	key string // the object key it was started for (the collapsing key)
+
+	ready chan struct{} // closed when the fields below are set
+
+	// Set before ready is closed; read-only afterwards.
+	err         error       // the origin could not be asked
+	notModified bool        // a validation got 304 and the stored entry was updated
+	status      int         // the origin's status
+	header      http.Header // the origin's header, hop-by-hop removed
+	stored      http.Header // the header as stored and served to followers
+	size        int64       // body length, -1 when unknown
+	shared      bool        // stored: followers may read the body
+	reason      string      // why the response is not stored ("no-store"), if not
+	vary        string      // the response's Vary
+	varyKey     string      // the leader's variant key under vary
+	revalErr    bool        // a validation got an error status (RFC 5861 §4)
+
+	mu       sync.Mutex // guards the fields below; cond signals progress
+	cond     sync.Cond
+	spool    *os.File
+	written  int64 // bytes in the spool
+	done     bool  // the body is complete or failed
+	bodyErr  error // why it failed
+	readers  int   // clients reading the spool
+	running  bool  // the fetching goroutine still uses the spool
+	idle     int64 // bytes read while no client was reading
+	canceled bool  // the fetch was abandoned
+}
+
+// fillSpec describes a fetch to start.
+type fillSpec struct {
+	dom      *Domain
+	url      *url.URL    // the client's URL
+	header   http.Header // the origin request header (originHeader(false))
+	client   http.Header // the client's header, for Storable and VaryKey
+	policy   cachepolicy.Policy
+	vary     cachepolicy.VaryOptions
+	primary  string
+	validate *cachestore.Meta // a stored response to revalidate, or nil
+}
+
+// acquireFill joins the fill in flight for key, or starts one. When no fill
+// is in flight and the object is stored (a fill finished meanwhile), it
+// returns the entry instead. The caller joins as a reader when join is set
+// and must then call release.
+func (h *Handler) acquireFill(key string, spec fillSpec, join bool) (f *fill, leader bool, e *cachestore.Entry) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if f := h.fills[key]; f != nil {
+		if join {
+			f.join()
+		}
+		return f, false, nil
+	}
+	if spec.validate == nil {
+		// A fill removes itself only after committing, so under h.mu
+		// either it is still listed or its entry is visible: concurrent
+		// misses never make a second origin fetch.
+		if e, err := h.Cache.Get(key); err == nil {
+			return nil, false, e
+		}
+	}
+	if h.closed {
+		return nil, false, nil
+	}
+	f = &fill{h: h, key: key, ready: make(chan struct{}), size: -1, running: true}
+	f.cond.L = &f.mu
+	if join {
+		f.readers = 1
+	}
+	h.fills[key] = f
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		f.run(spec)
+	}()
+	return f, true, nil
+}
+
+// join registers a reader.
+func (f *fill) join() {
+	f.mu.Lock()
+	f.readers++
+	f.mu.Unlock()
+}
+
+// release unregisters a reader; the spool is closed with the last one.
+func (f *fill) release() {
+	f.mu.Lock()
+	f.readers--
+	f.closeIfUnused()
+	f.cond.Broadcast()
+	f.mu.Unlock()
+}
+
+// closeIfUnused closes the spool when nobody uses it any more; f.mu held.
+func (f *fill) closeIfUnused() {
+	if f.readers == 0 && !f.running && f.spool != nil {
+		f.spool.Close()
+		f.spool = nil
+	}
+}
+
+// unlist removes f from the in-flight fills.
+func (f *fill) unlist() {
+	f.h.mu.Lock()
+	if f.h.fills[f.key] == f {
+		delete(f.h.fills, f.key)
+	}
+	f.h.mu.Unlock()
+}
+
+// finish records the end of the body and wakes the readers.
+func (f *fill) finish(err error) {
+	f.mu.Lock()
+	f.done = true
+	f.bodyErr = err
+	f.running = false
+	f.closeIfUnused()
+	f.cond.Broadcast()
+	f.mu.Unlock()
+}
+
+// run fetches the object; it is the fill's goroutine.
+func (f *fill) run(spec fillSpec) {
+	h := f.h
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	published := false
+	publish := func() {
+		if !published {
+			published = true
+			close(f.ready)
+		}
+	}
+	defer func() {
+		publish()
+		f.unlist()
+		if h.onFillDone != nil {
+			h.onFillDone(f.key)
+		}
+	}()
+
+	resp, reqTime, respTime, err := f.fetch(ctx, spec, spec.validate)
+	if err == nil && spec.validate != nil && resp.StatusCode == http.StatusNotModified {
+		resp.Body.Close()
+		if f.applyNotModified(spec, resp.Header, reqTime, respTime) {
+			f.notModified = true
+			f.finish(nil)
+			return
+		}
+		// The 304 selects no stored response (RFC 9111 §4.3.4): ask again
+		// without conditions.
+		resp, reqTime, respTime, err = f.fetch(ctx, spec, nil)
+	}
+	if err != nil {
+		f.err = err
+		f.finish(err)
+		return
+	}
+	defer resp.Body.Close()
+
+	f.status = resp.StatusCode
+	f.header = responseHeader(resp)
+	f.size = resp.ContentLength
+	f.vary = strings.Join(resp.Header.Values("Vary"), ",")
+	f.revalErr = spec.validate != nil && cachepolicy.IsRevalidationError(resp.StatusCode)
+	storable, reason := spec.policy.Storable(&http.Request{Method: http.MethodGet, Header: spec.client}, resp)
+	if storable && resp.StatusCode == http.StatusPartialContent {
+		storable, reason = false, cachepolicy.Reason("partial-response") // the fill asked for no range
+	}
+	var storeKey string
+	if storable {
+		vk, ok := cachepolicy.VaryKey(f.vary, spec.client, spec.vary)
+		if ok {
+			f.varyKey = vk
+			storeKey = variantKey(spec.primary, vk)
+		} else {
+			storable, reason = false, cachepolicy.ReasonVaryStar
+		}
+	}
+	f.reason = string(reason)
+	f.stored = f.header.Clone()
+	// A Set-Cookie belongs to the client that caused it; the cache never
+	// hands it to anyone else.
+	f.stored.Del("Set-Cookie")
+
+	spool, err := os.CreateTemp(h.TempDir, "strata-edge-fill-*")
+	if err != nil {
+		f.err = fmt.Errorf("edge: spool for origin body: %w", err)
+		f.finish(f.err)
+		return
+	}
+	os.Remove(spool.Name()) // the descriptor keeps it; nothing to clean up later
+	f.mu.Lock()
+	f.spool = spool
+	f.mu.Unlock()
+
+	var w *cachestore.Writer
+	if storable {
+		h.recordVary(spec.primary, f.vary)
+		w, err = h.Cache.NewWriter(storeKey, cachestore.Meta{
+			Status: resp.StatusCode, Header: f.stored, RequestTime: reqTime, ResponseTime: respTime,
+		})
+		if err != nil {
+			h.log.Warn("edge: cannot cache response", "key", storeKey, "err", err)
+			w = nil
+		}
+	}
+	f.shared = storable
+	if !storable {
+		f.unlist() // nobody else may read a response that is not stored
+	}
+	publish()
+
+	err = f.copyBody(resp.Body, w)
+	if w != nil {
+		if err == nil {
+			if cerr := w.Commit(); cerr != nil {
+				h.log.Warn("edge: cannot cache response", "key", storeKey, "err", cerr)
+			}
+		} else {
+			w.Abort()
+		}
+	}
+	// Unlist before waking readers and only after Commit: a request that
+	// finds no fill then finds the entry.
+	f.unlist()
+	f.finish(err)
+}
+
+// fetch sends the fill's request, conditional when validate is set.
+func (f *fill) fetch(ctx context.Context, spec fillSpec, validate *cachestore.Meta) (*http.Response, time.Time, time.Time, error) {
+	h := f.h
+	hdr := spec.header.Clone()
+	if validate != nil {
+		for k, v := range cachepolicy.ValidationHeaders(validate.Header) {
+			hdr[k] = v
+		}
+	}
+	req := newOriginRequest(ctx, spec.dom, http.MethodGet, spec.url, hdr, nil, 0)
+	reqTime := h.now()
+	resp, err := h.roundTripTimeout(req)
+	return resp, reqTime, h.now(), err
+}
+
+// roundTripTimeout sends req, giving up when no response header arrives
+// within OriginTimeout; the body is not bounded.
+func (h *Handler) roundTripTimeout(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(req.Context())
+	timer := time.AfterFunc(h.originTimeout(), func() {
+		cancel(fmt.Errorf("no response header from the origin within %v: %w", h.originTimeout(), context.DeadlineExceeded))
+	})
+	resp, err := h.rt.RoundTrip(req.WithContext(ctx))
+	timer.Stop()
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && req.Context().Err() == nil {
+			err = cause
+		}
+		cancel(nil)
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
+	return resp, nil
+}
+
+// cancelBody releases the request's context when the body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// applyNotModified freshens the stored entry with a 304 (RFC 9111 §4.3.4)
+// and reports whether the 304 selected it.
+func (f *fill) applyNotModified(spec fillSpec, hdr http.Header, reqTime, respTime time.Time) bool {
+	stored := policyEntry(*spec.validate)
+	if len(cachepolicy.SelectForUpdate(hdr, []cachepolicy.Entry{stored})) == 0 {
+		return false
+	}
+	up := cachepolicy.UpdateEntry(stored, hdr, reqTime, respTime)
+	meta := cachestore.Meta{Status: up.Status, Header: up.Header, RequestTime: up.RequestTime, ResponseTime: up.ResponseTime, Extra: spec.validate.Extra}
+	if err := f.h.Cache.UpdateMeta(f.key, meta); err != nil {
+		f.h.log.Warn("edge: cannot update cached headers after 304", "key", f.key, "err", err)
+		return false
+	}
+	return true
+}
+
+// copyBody reads the origin's body into the spool and the cache writer w
+// (nil: not cached), stopping early when every client left and finishing
+// would cost more than MaxBackgroundFill.
+func (f *fill) copyBody(body io.Reader, w *cachestore.Writer) error {
+	h := f.h
+	limit := h.maxBackgroundFill()
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	for {
+		n, rerr := body.Read(buf)
+		if n > 0 {
+			if _, err := f.spool.Write(buf[:n]); err != nil {
+				return fmt.Errorf("edge: spool write: %w", err)
+			}
+			if w != nil {
+				if _, err := w.Write(buf[:n]); err != nil {
+					if !errors.Is(err, cachestore.ErrTooLarge) {
+						h.log.Warn("edge: cache write failed", "key", f.key, "err", err)
+					}
+					w.Abort()
+					w = nil
+				}
+			}
+			f.mu.Lock()
+			f.written += int64(n)
+			if f.readers == 0 {
+				f.idle += int64(n)
+			}
+			abandon := f.readers == 0 && (w == nil || f.idle > limit || (f.size >= 0 && f.size-f.written > limit-f.idle))
+			f.cond.Broadcast()
+			f.mu.Unlock()
+			if abandon && !(f.size >= 0 && f.written == f.size && w != nil) {
+				f.mu.Lock()
+				f.canceled = true
+				f.mu.Unlock()
+				return errAbandoned
+			}
+		}
+		if rerr == io.EOF {
+			if f.size >= 0 && f.written != f.size {
+				return fmt.Errorf("edge: origin body ended after %d of %d bytes: %w", f.written, f.size, io.ErrUnexpectedEOF)
+			}
+			return nil
+		}
+		if rerr != nil {
+			return fmt.Errorf("edge: origin body: %w", rerr)
+		}
+	}
+}
+
+// fillReader reads a fill's body for one client, waiting for bytes that
+// have not arrived yet. It satisfies io.ReaderAt: a short read comes with
+// an error.
+type fillReader struct {
+	f   *fill
+	ctx context.Context
+}
+
+func (r fillReader) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := r.f.readAt(r.ctx, p[n:], off+int64(n))
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// readAt reads what has arrived at off, waiting until something has.
+func (f *fill) readAt(ctx context.Context, p []byte, off int64) (int, error) {
+	f.mu.Lock()
+	for f.written <= off && !f.done && ctx.Err() == nil {
+		f.cond.Wait()
+	}
+	if err := ctx.Err(); err != nil {
+		f.mu.Unlock()
+		return 0, err
+	}
+	avail := f.written - off
+	if avail <= 0 {
+		err := f.bodyErr
+		f.mu.Unlock()
+		if err == nil {
+			err = io.EOF
+		}
+		return 0, err
+	}
+	spool := f.spool
+	f.mu.Unlock()
+	if int64(len(p)) > avail {
+		p = p[:avail]
+	}
+	return spool.ReadAt(p, off)
+}
+
+// watch wakes the fill's waiting readers when ctx ends; call stop after.
+func (f *fill) watch(ctx context.Context) (stop func() bool) {
+	return context.AfterFunc(ctx, func() {
+		f.mu.Lock()
+		f.cond.Broadcast()
+		f.mu.Unlock()
+	})
+}

@@ -1,0 +1,267 @@
+package edge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/strata-cdn/strata/internal/cachepolicy"
+	"github.com/strata-cdn/strata/internal/cachestore"
+)
+
+// Default values of the Handler's zero fields.
+const (
+	// DefaultMaxBackgroundFill is the MaxBackgroundFill of a zero Handler.
+	DefaultMaxBackgroundFill = 128 << 20
+	// DefaultNoRangeMemory is the NoRangeMemory of a zero Handler.
+	DefaultNoRangeMemory = 10 * time.Minute
+	// DefaultOriginTimeout is the OriginTimeout of a zero Handler.
+	DefaultOriginTimeout = 60 * time.Second
+)
+
+// Handler is the edge: an http.Handler that serves its Domains from Cache
+// and their origins. Set its fields before the first request and do not
+// change them afterwards. Close waits for the fetches it runs in the
+// background.
+type Handler struct {
+	// NodeID names this node in Via and CDN-Loop, and so detects requests
+	// that loop back to it (RFC 8586, case C06). If empty, the host name
+	// is used ("strata" when it is unknown).
+	NodeID string
+	// Domains are the sites served, matched by Host (see Domain.Host). A
+	// request for a host no domain claims gets 404.
+	Domains []Domain
+	// Cache stores responses and slices. If nil, nothing is cached: every
+	// request is forwarded (X-Cache: MISS reason=no-cache-store).
+	Cache *cachestore.Store
+	// Transport makes origin requests. If nil, the Handler uses an
+	// *http.Transport of its own, tuned for an origin-facing proxy
+	// (connection reuse, no transparent decompression, no proxy from the
+	// environment), and closes its idle connections on Close.
+	Transport http.RoundTripper
+	// Policy is the base caching policy of every domain; a matching cache
+	// rule's TTL replaces Policy.TTL. The zero value is a shared cache
+	// following RFC 9111.
+	Policy cachepolicy.Policy
+	// MaxBackgroundFill bounds, in bytes, what a cacheable fetch still
+	// reads from the origin after its last client hung up, so that the
+	// object lands in the cache anyway (case C09). If zero,
+	// DefaultMaxBackgroundFill is used; if negative, a fetch stops when its
+	// last client leaves.
+	MaxBackgroundFill int64
+	// NoRangeMemory is how long the edge remembers that an origin host
+	// answered a range request with 200 (case C08) and fetches whole
+	// objects from it instead of slices. If zero, DefaultNoRangeMemory.
+	NoRangeMemory time.Duration
+	// OriginTimeout bounds the wait for an origin's response header and
+	// for a slice fetch. If zero, DefaultOriginTimeout is used.
+	OriginTimeout time.Duration
+	// TempDir holds the spool files through which one origin fetch is
+	// streamed to every client waiting for it (removed at once; only open
+	// descriptors keep them). If empty, os.TempDir() is used.
+	TempDir string
+	// Logger receives reports of origin failures, rejected slices and
+	// cache errors. If nil, they are discarded.
+	Logger *slog.Logger
+	// Now returns the current time for freshness and age. If nil,
+	// time.Now is used.
+	Now func() time.Time
+
+	initOnce sync.Once
+	nodeID   string
+	rt       http.RoundTripper
+	own      *http.Transport // the Transport made by the Handler, if any
+	log      *slog.Logger
+	idPrefix string
+	idSeq    atomic.Uint64
+
+	wg sync.WaitGroup // every background goroutine: fills, slice fetches, revalidations
+
+	mu      sync.Mutex // guards the fields below
+	closed  bool
+	fills   map[string]*fill     // in-flight whole-object fetches by object key
+	flights map[string]*flight   // in-flight slice and metadata fetches by key
+	noRange map[string]time.Time // origin host -> until when it is known to ignore Range
+
+	// onFillDone, if set, is called when a fill's goroutine ends (tests
+	// synchronise on it).
+	onFillDone func(key string)
+}
+
+// init prepares the Handler's defaults once.
+func (h *Handler) init() {
+	h.initOnce.Do(func() {
+		h.nodeID = h.NodeID
+		if h.nodeID == "" {
+			h.nodeID, _ = os.Hostname()
+			if h.nodeID == "" {
+				h.nodeID = "strata"
+			}
+		}
+		h.rt = h.Transport
+		if h.rt == nil {
+			h.own = newTransport()
+			h.rt = h.own
+		}
+		h.log = h.Logger
+		if h.log == nil {
+			h.log = slog.New(slog.DiscardHandler)
+		}
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		h.idPrefix = hex.EncodeToString(b[:])
+		h.fills = make(map[string]*fill)
+		h.flights = make(map[string]*flight)
+		h.noRange = make(map[string]time.Time)
+	})
+}
+
+// newTransport returns the origin transport of a Handler without one.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: nil, // an edge talks to its origins directly
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		// Bodies are cached and served as the origin encoded them; the
+		// client's Accept-Encoding and the origin's Vary decide.
+		DisableCompression: true,
+	}
+}
+
+// Close waits for the background fetches to finish and releases the idle
+// origin connections of the Handler's own transport. Requests served after
+// Close are answered without background work.
+func (h *Handler) Close() error {
+	h.init()
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	h.wg.Wait()
+	if h.own != nil {
+		h.own.CloseIdleConnections()
+	}
+	return nil
+}
+
+// goBackground runs fn in a goroutine the Handler owns; it reports false (and
+// does not run fn) after Close.
+func (h *Handler) goBackground(fn func()) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		fn()
+	}()
+	return true
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Handler) maxBackgroundFill() int64 {
+	switch {
+	case h.MaxBackgroundFill == 0:
+		return DefaultMaxBackgroundFill
+	case h.MaxBackgroundFill < 0:
+		return 0
+	}
+	return h.MaxBackgroundFill
+}
+
+func (h *Handler) originTimeout() time.Duration {
+	if h.OriginTimeout > 0 {
+		return h.OriginTimeout
+	}
+	return DefaultOriginTimeout
+}
+
+// requestID returns the request's X-Request-Id when it is a sane token (so
+// one ID follows a request through the tiers), else a new one.
+func (h *Handler) requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 128 && isToken(id) {
+		return id
+	}
+	return h.idPrefix + "-" + strconv.FormatUint(h.idSeq.Add(1), 36)
+}
+
+// ServeHTTP serves one request: route by Host, refuse loops, then serve
+// from the cache or forward to the origin.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.init()
+	x := &exchange{h: h, w: w, r: r, start: time.Now(), id: h.requestID(r)}
+	x.dom = h.domainFor(r.Host)
+	if x.dom == nil {
+		x.fail(http.StatusNotFound, "MISS reason=unknown-host",
+			"no domain is configured for host "+strconv.Quote(stripPort(r.Host))+" on this edge")
+		return
+	}
+	if h.isLoop(r.Header) {
+		x.fail(http.StatusLoopDetected, "MISS reason=loop",
+			"loop detected for domain "+strconv.Quote(x.dom.Host)+": the request already passed through edge node "+
+				strconv.Quote(h.nodeID)+" (its Via or CDN-Loop names this node), so the origin "+
+				x.dom.Origin.Host+" routes back to this edge; point the domain's origin at a server outside this CDN")
+		return
+	}
+	if r.Method == http.MethodConnect {
+		x.fail(http.StatusMethodNotAllowed, "MISS reason=method", "CONNECT is not served by the edge")
+		return
+	}
+	rule := x.dom.rule(r.URL.Path)
+	x.policy = h.Policy
+	if rule != nil {
+		if rule.TTL > 0 {
+			x.policy.TTL = rule.TTL
+		}
+		x.vary.Ignore = rule.IgnoreVary
+	}
+	x.primary = primaryKey(x.dom, r.URL)
+	switch {
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		x.forwardUnsafe()
+	case h.Cache == nil:
+		x.passThrough("MISS reason=no-cache-store")
+	default:
+		x.serveCacheable()
+	}
+}
+
+// exchange is one client request being served.
+type exchange struct {
+	h       *Handler
+	w       http.ResponseWriter
+	r       *http.Request
+	start   time.Time
+	id      string
+	dom     *Domain
+	policy  cachepolicy.Policy
+	vary    cachepolicy.VaryOptions
+	primary string // cache key of the URL, before the variant
+
+	wrote bool // the response header has been written
+}
+
+// ctx is the client's context: done when the client hangs up.
+func (x *exchange) ctx() context.Context { return x.r.Context() }

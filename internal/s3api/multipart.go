@@ -46,20 +46,11 @@ func (req *request) uploadPart() error {
 	if err != nil {
 		return err
 	}
-	md5, err := parseContentMD5(req.r)
+	pr, opts, err := req.upload()
 	if err != nil {
 		return err
 	}
-	size := req.declaredSize()
-	if size < 0 {
-		return errMissingContentLength
-	}
-	pr, err := newPayloadReader(req, size)
-	if err != nil {
-		return err
-	}
-	part, err := req.h.Store.UploadPart(req.ctx, req.bucket, req.key, req.uploadID(), n, pr,
-		objstore.PutOptions{Size: size, ContentMD5: md5})
+	part, err := req.h.Store.UploadPart(req.ctx, req.bucket, req.key, req.uploadID(), n, pr, opts)
 	if err != nil {
 		return pr.cause(err)
 	}

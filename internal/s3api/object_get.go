@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -79,6 +80,11 @@ func (req *request) getObject() error {
 	default:
 		req.setObjectHeaders(info, false)
 		mb := httphdr.NewMultipartByteranges(ranges, info.Size, hdr.Get("Content-Type"), req.id)
+		if err := mb.Err(); err != nil {
+			// Ranges were validated against the size and the boundary is
+			// the request id, so this is a bug, not a client error.
+			return fmt.Errorf("multipart/byteranges for %d ranges: %w", len(ranges), err)
+		}
 		hdr.Set("Content-Type", mb.ContentType())
 		hdr.Set("Content-Length", strconv.FormatInt(mb.Length(), 10))
 		req.w.WriteHeader(http.StatusPartialContent)

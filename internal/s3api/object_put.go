@@ -18,20 +18,12 @@ func (req *request) putObject() error {
 	if err != nil {
 		return err
 	}
-	md5, err := parseContentMD5(req.r)
+	pr, opts, err := req.upload()
 	if err != nil {
 		return err
 	}
-	size := req.declaredSize()
-	if size < 0 {
-		return errMissingContentLength
-	}
-	pr, err := newPayloadReader(req, size)
-	if err != nil {
-		return err
-	}
-	info, err := req.h.Store.PutObject(req.ctx, req.bucket, req.key, pr,
-		objstore.PutOptions{Meta: meta, Size: size, ContentMD5: md5})
+	opts.Meta = meta
+	info, err := req.h.Store.PutObject(req.ctx, req.bucket, req.key, pr, opts)
 	if err != nil {
 		return pr.cause(err)
 	}
@@ -45,6 +37,25 @@ func (req *request) putObject() error {
 	hdr.Set("Content-Length", "0")
 	req.w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// upload prepares the payload of a PutObject or UploadPart: the verified,
+// checksummed body reader and the store options for its size and
+// Content-MD5. A body of unknown size is refused (411), as S3 does.
+func (req *request) upload() (*payloadReader, objstore.PutOptions, error) {
+	md5, err := parseContentMD5(req.r)
+	if err != nil {
+		return nil, objstore.PutOptions{}, err
+	}
+	size := req.declaredSize()
+	if size < 0 {
+		return nil, objstore.PutOptions{}, errMissingContentLength
+	}
+	pr, err := newPayloadReader(req, size)
+	if err != nil {
+		return nil, objstore.PutOptions{}, err
+	}
+	return pr, objstore.PutOptions{Size: size, ContentMD5: md5}, nil
 }
 
 // deleteObject removes one object; a missing key is not an error (204).

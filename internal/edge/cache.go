@@ -2,7 +2,6 @@ package edge
 
 import (
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/strata-cdn/strata/internal/cachepolicy"
@@ -106,10 +105,11 @@ func (x *exchange) serveEntry(obj string, e *cachestore.Entry) bool {
 // serveStored serves a stored entry; false when it turned out corrupt (the
 // store has dropped it) before anything was sent.
 func (x *exchange) serveStored(e *cachestore.Entry, xcache, age string) bool {
+	// The store verifies a small disk entry whole in Get and a large one
+	// block by block as it is read: a corrupt small entry is a miss, a
+	// corrupt large one cuts the response (the client sees a truncated
+	// body, never a wrong one) and the next request is a miss.
 	rep := representation{status: e.Meta.Status, header: e.Meta.Header, size: e.Size, body: e, xcache: xcache, age: age}
-	if e.Size <= smallEntry && x.r.Method == http.MethodGet {
-		rep.prime = func(int64) (io.ReaderAt, error) { return readWhole(e, e.Size) }
-	}
 	if err := x.serve(rep); err != nil {
 		x.h.log.Warn("edge: stored entry unusable, fetching again", "key", e.Key, "err", err)
 		if !errors.Is(err, cachestore.ErrCorrupt) {
@@ -156,7 +156,14 @@ func (x *exchange) serveMiss(obj, reason string) bool {
 
 // serveFill serves a request from a fill it joined.
 func (x *exchange) serveFill(f *fill, leader bool, reason string, stale *staleEntry) bool {
-	defer f.release()
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			f.release()
+		}
+	}
+	defer release()
 	stop := f.watch(x.ctx())
 	defer stop()
 	select {
@@ -187,10 +194,16 @@ func (x *exchange) serveFill(f *fill, leader bool, reason string, stale *staleEn
 	switch {
 	case !f.shared && !leader:
 		// Not stored: it answered the leader's request only.
+		release()
 		x.passThrough(missReason(f.reason))
 		return true
 	case !f.shared:
 		xc = missReason(f.reason)
+		err := x.serve(representation{status: f.status, header: hdr, size: f.size, body: &streamReader{r: f.stream}, xcache: xc, sequential: true})
+		if err != nil {
+			x.originError(err, xc)
+		}
+		return true
 	case !leader:
 		if vk, ok := cachepolicy.VaryKey(f.vary, x.r.Header, x.vary); !ok || vk != f.varyKey {
 			return false // another variant: look it up again

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -252,6 +253,19 @@ func TestOriginConnectionCloseKeepsClientConnection_C19(t *testing.T) {
 		}
 	}()
 	e := newEdge(t, "http://"+ln.Addr().String())
+	if curl, err := exec.LookPath("curl"); err == nil {
+		// curl reuses its connection for several URLs and says so.
+		out, err := exec.Command(curl, "-sv", e.srv.URL+"/a", e.srv.URL+"/b", e.srv.URL+"/c").CombinedOutput()
+		if err != nil {
+			t.Fatalf("curl: %v\n%s", err, out)
+		}
+		if n := strings.Count(string(out), "Re-using existing connection"); n != 2 {
+			t.Errorf("curl reused its connection %d times for 3 URLs, want 2:\n%s", n, out)
+		}
+		if strings.Contains(string(out), "< Connection: close") {
+			t.Errorf("the edge sent Connection: close:\n%s", out)
+		}
+	}
 	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +349,11 @@ func TestRestartKeepsCache(t *testing.T) {
 }
 
 func TestCorruptDiskEntryIsRefetched(t *testing.T) {
-	for _, size := range []int{100 << 10, 3 << 20} {
+	// Up to the store's MemoryEntryMax (4 MiB here) Get verifies an entry
+	// whole, so the corrupt entry is a plain miss; a larger one is verified
+	// block by block while it is sent, so that response is cut (never
+	// wrong) and the next request is the miss.
+	for _, size := range []int{100 << 10, 3 << 20, 6 << 20} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			body := randomBytes(size, 5)
 			o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
@@ -348,6 +366,17 @@ func TestCorruptDiskEntryIsRefetched(t *testing.T) {
 			e.close()
 			corruptLargestFile(t, dir)
 			e2 := newEdgeAt(t, dir, o.URL)
+			if size > 4<<20 {
+				resp, err := e2.srv.Client().Get(e2.srv.URL + "/c")
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil {
+					t.Fatalf("a corrupt large entry was served whole (%d bytes, equal %v); want the response cut", len(got), bytes.Equal(got, body))
+				}
+			}
 			resp, got := e2.get("/c")
 			if !bytes.Equal(got, body) || !strings.HasPrefix(xcache(resp), "MISS") {
 				t.Errorf("corrupt entry: X-Cache %q, body equal %v; want a MISS with the right body", xcache(resp), bytes.Equal(got, body))

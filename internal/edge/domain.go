@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"path"
@@ -158,4 +159,18 @@ func stripPort(hostport string) string {
 	}
 	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
 	return strings.ToLower(host)
+}
+
+// ParseRangeMode reads a range mode as the configuration spells it: "off",
+// "on" or "force" (any case).
+func ParseRangeMode(s string) (RangeMode, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "off":
+		return RangeOff, nil
+	case "on":
+		return RangeOn, nil
+	case "force":
+		return RangeForce, nil
+	}
+	return RangeOff, fmt.Errorf("edge: range mode %q: want off, on or force", s)
 }

@@ -45,6 +45,7 @@ type fill struct {
 	vary        string      // the response's Vary
 	varyKey     string      // the leader's variant key under vary
 	revalErr    bool        // a validation got an error status (RFC 5861 §4)
+	stream      io.Reader   // the body of a response not stored, for the leader alone
 
 	mu       sync.Mutex // guards the fields below; cond signals progress
 	cond     sync.Cond
@@ -216,6 +217,22 @@ func (f *fill) run(spec fillSpec) {
 	// hands it to anyone else.
 	f.stored.Del("Set-Cookie")
 
+	if !storable {
+		// Nobody else may read a response that is not stored, and it may
+		// be endless (a live stream): hand the body to the leader rather
+		// than spooling it, and close it when the leader is done.
+		f.unlist()
+		f.stream = resp.Body
+		publish()
+		f.mu.Lock()
+		for f.readers > 0 {
+			f.cond.Wait()
+		}
+		f.mu.Unlock()
+		f.finish(nil)
+		return
+	}
+
 	spool, err := os.CreateTemp(h.TempDir, "strata-edge-fill-*")
 	if err != nil {
 		f.err = fmt.Errorf("edge: spool for origin body: %w", err)
@@ -227,21 +244,15 @@ func (f *fill) run(spec fillSpec) {
 	f.spool = spool
 	f.mu.Unlock()
 
-	var w *cachestore.Writer
-	if storable {
-		h.recordVary(spec.primary, f.vary)
-		w, err = h.Cache.NewWriter(storeKey, cachestore.Meta{
-			Status: resp.StatusCode, Header: f.stored, RequestTime: reqTime, ResponseTime: respTime,
-		})
-		if err != nil {
-			h.log.Warn("edge: cannot cache response", "key", storeKey, "err", err)
-			w = nil
-		}
+	h.recordVary(spec.primary, f.vary)
+	w, err := h.Cache.NewWriter(storeKey, cachestore.Meta{
+		Status: resp.StatusCode, Header: f.stored, RequestTime: reqTime, ResponseTime: respTime,
+	})
+	if err != nil {
+		h.log.Warn("edge: cannot cache response", "key", storeKey, "err", err)
+		w = nil
 	}
-	f.shared = storable
-	if !storable {
-		f.unlist() // nobody else may read a response that is not stored
-	}
+	f.shared = true
 	publish()
 
 	err = f.copyBody(resp.Body, w)
@@ -276,11 +287,13 @@ func (f *fill) fetch(ctx context.Context, spec fillSpec, validate *cachestore.Me
 }
 
 // roundTripTimeout sends req, giving up when no response header arrives
-// within OriginTimeout; the body is not bounded.
+// within OriginTimeout, or when a read of the body waits longer than that
+// for the origin (a stalled origin never holds a fetch, or Close, forever).
 func (h *Handler) roundTripTimeout(req *http.Request) (*http.Response, error) {
+	d := h.originTimeout()
 	ctx, cancel := context.WithCancelCause(req.Context())
-	timer := time.AfterFunc(h.originTimeout(), func() {
-		cancel(fmt.Errorf("no response header from the origin within %v: %w", h.originTimeout(), context.DeadlineExceeded))
+	timer := time.AfterFunc(d, func() {
+		cancel(fmt.Errorf("no response header from the origin within %v: %w", d, context.DeadlineExceeded))
 	})
 	resp, err := h.rt.RoundTrip(req.WithContext(ctx))
 	timer.Stop()
@@ -291,19 +304,40 @@ func (h *Handler) roundTripTimeout(req *http.Request) (*http.Response, error) {
 		cancel(nil)
 		return nil, err
 	}
-	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
+	idle := time.AfterFunc(time.Hour, func() {
+		cancel(fmt.Errorf("the origin sent nothing for %v: %w", d, context.DeadlineExceeded))
+	})
+	idle.Stop()
+	resp.Body = &idleBody{ReadCloser: resp.Body, ctx: ctx, timer: idle, d: d, cancel: cancel}
 	return resp, nil
 }
 
-// cancelBody releases the request's context when the body is closed.
-type cancelBody struct {
+// idleBody bounds each read of an origin body: the timer runs only while a
+// Read waits for the origin, so a slow client does not count.
+type idleBody struct {
 	io.ReadCloser
-	cancel func()
+	ctx    context.Context
+	timer  *time.Timer
+	d      time.Duration
+	cancel context.CancelCauseFunc
 }
 
-func (b *cancelBody) Close() error {
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.d)
+	n, err := b.ReadCloser.Read(p)
+	b.timer.Stop()
+	if err != nil && err != io.EOF {
+		if cause := context.Cause(b.ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			err = cause
+		}
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
 	err := b.ReadCloser.Close()
-	b.cancel()
+	b.cancel(nil)
 	return err
 }
 
@@ -352,10 +386,13 @@ func (f *fill) copyBody(body io.Reader, w *cachestore.Writer) error {
 			if f.readers == 0 {
 				f.idle += int64(n)
 			}
-			abandon := f.readers == 0 && (w == nil || f.idle > limit || (f.size >= 0 && f.size-f.written > limit-f.idle))
+			// With no client left, finish only what is cacheable and
+			// within the bound: bytes read so far unattended plus those
+			// still to come.
+			abandon := f.readers == 0 && (w == nil || f.idle > limit || (f.size >= 0 && f.idle+f.size-f.written > limit))
 			f.cond.Broadcast()
 			f.mu.Unlock()
-			if abandon && !(f.size >= 0 && f.written == f.size && w != nil) {
+			if abandon {
 				f.mu.Lock()
 				f.canceled = true
 				f.mu.Unlock()

@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"bytes"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -23,6 +22,9 @@ type representation struct {
 	body   io.ReaderAt
 	xcache string
 	age    string // the Age value; "" keeps the header's
+	// sequential marks a body that can only be read forward (a stream):
+	// several ranges are then not served (the whole body is).
+	sequential bool
 	// prime, if set, is called with the first offset to be sent before the
 	// response header is written; an error aborts serving (nothing is
 	// written) and is returned. It may return a replacement body.
@@ -79,7 +81,7 @@ func (x *exchange) serve(rep representation) error {
 				return nil
 			case err == nil && len(ranges) == 1:
 				return x.serveRange(rep, hdr, ranges[0])
-			case err == nil:
+			case err == nil && !rep.sequential:
 				return x.serveMultipart(rep, hdr, ranges)
 			}
 			// ErrInvalidRange: ignore the field, serve the whole body.
@@ -229,18 +231,32 @@ func (x *exchange) copyRange(body io.ReaderAt, off, n int64, toEOF bool) {
 	}
 }
 
-// smallEntry is the size up to which a stored body is read whole before the
-// response header is sent, so that a corrupt entry is noticed while the
-// edge can still fetch the object again instead of cutting the response.
-const smallEntry = 1 << 20
+// streamReader reads a body that arrives once, front to back, for
+// representation.sequential: ReadAt skips forward and returns what one Read
+// gives (possibly short without an error, which copyRange accepts), so a
+// stream reaches the client as it arrives.
+type streamReader struct {
+	r   io.Reader
+	pos int64
+}
 
-// readWhole reads a stored body whole.
-func readWhole(r io.ReaderAt, size int64) (io.ReaderAt, error) {
-	b := make([]byte, size)
-	if _, err := r.ReadAt(b, 0); err != nil && !(err == io.EOF && size == 0) {
-		return nil, err
+func (s *streamReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < s.pos {
+		return 0, errors.New("edge: stream read backwards")
 	}
-	return bytes.NewReader(b), nil
+	if off > s.pos {
+		n, err := io.CopyN(io.Discard, s.r, off-s.pos)
+		s.pos += n
+		if err != nil {
+			return 0, err
+		}
+	}
+	n, err := s.r.Read(p)
+	s.pos += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
 }
 
 // strongLastModified reports whether Last-Modified is a strong validator:

@@ -20,6 +20,7 @@ const usage = `strata: object storage, CDN and video cloud in one program
 
 Usage:
   strata serve [--config FILE] [--data DIR] [--s3-addr ADDR] [--admin-addr ADDR] [--edge-addr ADDR]
+  strata doctor URL [--origin ADDR] [--resolve HOST:PORT:ADDR] [--expect-cname NAME] [--json] [--timeout D]
   strata version
 
 Run "strata serve --help" for the serve flags. Credentials for the S3 API
@@ -36,6 +37,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
+	case "doctor":
+		return doctor(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "strata", Version())
 		return ExitOK

@@ -12,7 +12,7 @@ var layer = map[string]int{
 	"config": 0, "httphdr": 0, "sigv4": 0, "checksum": 0,
 	"cachepolicy": 1,
 	"objstore":    2, "cachestore": 2,
-	"s3api": 3, "admin": 3, "edge": 3,
+	"s3api": 3, "admin": 3, "edge": 3, "diag": 3,
 	"daemon": 4,
 	"cli":    5,
 }

@@ -1,6 +1,7 @@
 // Package admin serves the admin API: /healthz (200 once every listener is
-// up), /metrics in the Prometheus text format, and /debug/pprof/ for
-// profiling. It listens separately from client traffic.
+// up), /metrics in the Prometheus text format, /debug/pprof/ for profiling,
+// and the routes other services mount on it (the edge's purge and prefetch
+// tasks under /edge/). It listens separately from client traffic.
 package admin
 
 import (
@@ -48,6 +49,14 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	h.mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	h.mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+}
+
+// Mount serves pattern (a net/http.ServeMux pattern such as "/edge/") with
+// handler on the admin listener, so a service adds its admin routes without
+// this package knowing it. It may be called at any time; a pattern that
+// conflicts with another panics, as ServeMux.Handle does.
+func (h *Handler) Mount(pattern string, handler http.Handler) {
+	h.mux.Handle(pattern, handler)
 }
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {

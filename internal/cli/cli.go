@@ -21,6 +21,8 @@ const usage = `strata: object storage, CDN and video cloud in one program
 Usage:
   strata serve [--config FILE] [--data DIR] [--s3-addr ADDR] [--admin-addr ADDR] [--edge-addr ADDR]
   strata doctor URL [--origin ADDR] [--resolve HOST:PORT:ADDR] [--expect-cname NAME] [--json] [--timeout D]
+  strata purge [--admin URL] [--mode delete|stale] [--wait] URL... | --prefix URL | --domain HOST
+  strata prefetch [--admin URL] [--wait] [--concurrency N] [--timeout D] URL...
   strata version
 
 Run "strata serve --help" for the serve flags. Credentials for the S3 API
@@ -39,6 +41,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serve(ctx, args[1:], stdout, stderr)
 	case "doctor":
 		return doctor(ctx, args[1:], stdout, stderr)
+	case "purge":
+		return purge(ctx, args[1:], stdout, stderr)
+	case "prefetch":
+		return prefetch(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "strata", Version())
 		return ExitOK

@@ -47,6 +47,16 @@ func (d *Daemon) startEdge() error {
 		TempDir: spool,
 		Logger:  d.log.With("service", "edge"),
 	}
+	// Purge and prefetch tasks, on the admin listener under /edge/; the
+	// edge closes them when it closes. Stale marks live beside the cache.
+	tasks, err := edge.NewTasks(d.edge, edge.TasksOptions{
+		MarksPath: filepath.Join(dir, "stale-marks.json"),
+		Logger:    d.log.With("service", "edge-tasks"),
+	})
+	if err != nil {
+		return err
+	}
+	d.admin.Mount("/edge/", tasks.AdminHandler())
 	return nil
 }
 

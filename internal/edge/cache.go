@@ -78,7 +78,7 @@ func (x *exchange) fillSpec() fillSpec {
 // §4, whether it may be used as it is.
 func (x *exchange) serveEntry(obj string, e *cachestore.Entry) bool {
 	defer e.Close()
-	d := x.policy.Decide(policyEntry(e.Meta), x.r.Header, x.h.now())
+	d := x.decide(obj, e.Meta)
 	var xc string
 	switch d.Action {
 	case cachepolicy.Fresh:

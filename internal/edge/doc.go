@@ -18,4 +18,10 @@
 //
 // Concurrent misses for one object share one origin fetch, which completes
 // into the cache after its clients hang up, within a size bound (C09).
+//
+// Tasks runs purge and prefetch tasks for the admin API (AdminHandler):
+// purges delete entries or mark them stale (the next request revalidates),
+// prefetches fetch URLs through the Handler as a client would, with
+// per-URL timeouts and retries, and each task reports progress and per-URL
+// results (C16).
 package edge

@@ -90,6 +90,9 @@ type Handler struct {
 	fills   map[string]*fill     // in-flight whole-object fetches by object key
 	flights map[string]*flight   // in-flight slice and metadata fetches by key
 	noRange map[string]time.Time // origin host -> until when it is known to ignore Range
+	tasks   *Tasks               // the purge and prefetch tasks, closed first by Close
+
+	marks staleMarks // soft purges, checked at lookup (stalemarks.go)
 
 	// onFillDone, if set, is called when a fill's goroutine ends (tests
 	// synchronise on it).
@@ -148,6 +151,12 @@ func newTransport() *http.Transport {
 // Close are answered without background work.
 func (h *Handler) Close() error {
 	h.init()
+	h.mu.Lock()
+	t := h.tasks
+	h.mu.Unlock()
+	if t != nil {
+		t.Close() // its prefetches are requests to h: end them first
+	}
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()

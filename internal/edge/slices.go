@@ -126,7 +126,7 @@ func (x *exchange) serveSlicedHead(obj string) bool {
 	if !ok {
 		return false
 	}
-	d := x.policy.Decide(policyEntry(e.Meta), x.r.Header, x.h.now())
+	d := x.decide(obj, e.Meta)
 	if d.Action != cachepolicy.Fresh {
 		return false
 	}
@@ -144,7 +144,7 @@ func (x *exchange) sliceObject(obj, varyMiss string) (*sliceObject, sliceOutcome
 		size, val, ok := parseMetaExtra(meta.Extra)
 		if ok {
 			so := &sliceObject{key: obj, header: meta.Header, size: size, validator: val, slice: x.dom.sliceSize()}
-			d := x.policy.Decide(policyEntry(meta), x.r.Header, h.now())
+			d := x.decide(obj, meta)
 			so.age = cachepolicy.FormatAge(d.Age)
 			switch d.Action {
 			case cachepolicy.Fresh:

@@ -5,7 +5,7 @@ set -euo pipefail
 
 need=()
 # command -> package
-for pair in curl:curl; do
+for pair in curl:curl chromium:chromium ffmpeg:ffmpeg; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

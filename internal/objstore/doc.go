@@ -28,6 +28,23 @@
 // That scan holds the set of referenced file IDs in memory, about 100 bytes
 // per data file.
 //
+// # Versions
+//
+// A bucket is unversioned until versioning is first enabled
+// ([Store.SetBucketVersioning]). The catalog keeps the current live object
+// of every key in an index of its own, apart from noncurrent versions and
+// delete markers, and changes both in one transaction: listings read only
+// the index, so their cost follows the keys returned, not the markers and
+// old versions between them (case C27). Version IDs sort newest first and
+// carry 64 random bits. Catalogs written before versioning are migrated
+// at Open (PRAGMA user_version).
+//
+// # Lifecycle
+//
+// A bucket's lifecycle rules ([Store.PutBucketLifecycle]) are run by a
+// [Lifecycle] service in bounded passes; Options.LifecycleDay sets how
+// long a rule's "day" lasts.
+//
 // # Multipart objects
 //
 // Completing an upload does not copy: the object's metadata lists its parts'

@@ -85,3 +85,5 @@ func dataFiles(t testing.TB, dir string) (data, tmp []string) {
 	}
 	return data, tmp
 }
+
+func bytesReader(s string) io.Reader { return bytes.NewReader([]byte(s)) }

@@ -24,7 +24,8 @@ BEGIN;
 CREATE TABLE IF NOT EXISTS buckets (
 	name        TEXT PRIMARY KEY,
 	created     BIGINT NOT NULL,
-	public_read INTEGER NOT NULL
+	public_read INTEGER NOT NULL,
+	versioning  TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS objects (
 	bucket      TEXT NOT NULL,
@@ -38,7 +39,34 @@ CREATE TABLE IF NOT EXISTS objects (
 	parts_count INTEGER NOT NULL,
 	meta        TEXT NOT NULL,
 	segments    TEXT NOT NULL,
+	version_id  TEXT NOT NULL DEFAULT 'null',
+	sort_id     TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (bucket, obj_key)
+);
+CREATE TABLE IF NOT EXISTS versions (
+	bucket      TEXT NOT NULL,
+	obj_key     BLOB NOT NULL,
+	sort_id     TEXT NOT NULL,
+	version_id  TEXT NOT NULL,
+	is_marker   INTEGER NOT NULL,
+	noncurrent  BIGINT NOT NULL,
+	size        BIGINT NOT NULL,
+	mtime       BIGINT NOT NULL,
+	etag        TEXT NOT NULL,
+	md5         BLOB,
+	crc_nvme    BIGINT NOT NULL,
+	crc_ecma    BIGINT NOT NULL,
+	parts_count INTEGER NOT NULL,
+	meta        TEXT NOT NULL,
+	segments    TEXT NOT NULL,
+	PRIMARY KEY (bucket, obj_key, sort_id)
+);
+CREATE INDEX IF NOT EXISTS versions_by_id ON versions (bucket, obj_key, version_id);
+CREATE TABLE IF NOT EXISTS bucket_configs (
+	bucket TEXT NOT NULL,
+	name   TEXT NOT NULL,
+	doc    BLOB NOT NULL,
+	PRIMARY KEY (bucket, name)
 );
 CREATE TABLE IF NOT EXISTS uploads (
 	upload_id TEXT PRIMARY KEY,
@@ -107,6 +135,10 @@ func OpenSQLiteCatalog(path string) (*SQLiteCatalog, error) {
 	if _, err := w.Exec(sqliteSchema); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("create catalog schema in %s: %w", path, err)
+	}
+	if err := migrateSQLite(w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrate catalog schema in %s: %w", path, err)
 	}
 	r, err := sql.Open("sqlite", path+"?"+common+"&_query_only=1")
 	if err != nil {
@@ -215,11 +247,20 @@ func (c *SQLiteCatalog) DeleteBucket(ctx context.Context, name string) error {
 		if n > 0 {
 			return fmt.Errorf("%w: %s holds objects", ErrBucketNotEmpty, name)
 		}
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM versions WHERE bucket = ? LIMIT 1) t`, name).Scan(&n); err != nil {
+			return dbErr("delete bucket", err)
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: %s holds object versions or delete markers; delete them by version ID first", ErrBucketNotEmpty, name)
+		}
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM uploads WHERE bucket = ?`, name).Scan(&n); err != nil {
 			return dbErr("delete bucket", err)
 		}
 		if n > 0 {
 			return fmt.Errorf("%w: %s has %d multipart uploads in progress; abort them first", ErrBucketNotEmpty, name, n)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM bucket_configs WHERE bucket = ?`, name); err != nil {
+			return dbErr("delete bucket", err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM buckets WHERE name = ?`, name); err != nil {
 			return dbErr("delete bucket", err)
@@ -232,19 +273,20 @@ func (c *SQLiteCatalog) DeleteBucket(ctx context.Context, name string) error {
 func (c *SQLiteCatalog) GetBucket(ctx context.Context, name string) (Bucket, error) {
 	var created int64
 	var public int
-	err := c.r.QueryRowContext(ctx, `SELECT created, public_read FROM buckets WHERE name = ?`, name).Scan(&created, &public)
+	var versioning string
+	err := c.r.QueryRowContext(ctx, `SELECT created, public_read, versioning FROM buckets WHERE name = ?`, name).Scan(&created, &public, &versioning)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Bucket{}, fmt.Errorf("%w: %s", ErrNoSuchBucket, name)
 	}
 	if err != nil {
 		return Bucket{}, dbErr("get bucket", err)
 	}
-	return Bucket{Name: name, Created: fromNanos(created), PublicRead: public != 0}, nil
+	return Bucket{Name: name, Created: fromNanos(created), PublicRead: public != 0, Versioning: VersioningState(versioning)}, nil
 }
 
 // ListBuckets implements [Catalog].
 func (c *SQLiteCatalog) ListBuckets(ctx context.Context) ([]Bucket, error) {
-	rows, err := c.r.QueryContext(ctx, `SELECT name, created, public_read FROM buckets ORDER BY name`)
+	rows, err := c.r.QueryContext(ctx, `SELECT name, created, public_read, versioning FROM buckets ORDER BY name`)
 	if err != nil {
 		return nil, dbErr("list buckets", err)
 	}
@@ -254,10 +296,11 @@ func (c *SQLiteCatalog) ListBuckets(ctx context.Context) ([]Bucket, error) {
 		var b Bucket
 		var created int64
 		var public int
-		if err := rows.Scan(&b.Name, &created, &public); err != nil {
+		var versioning string
+		if err := rows.Scan(&b.Name, &created, &public, &versioning); err != nil {
 			return nil, dbErr("list buckets", err)
 		}
-		b.Created, b.PublicRead = fromNanos(created), public != 0
+		b.Created, b.PublicRead, b.Versioning = fromNanos(created), public != 0, VersioningState(versioning)
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {
@@ -335,7 +378,16 @@ func (c *SQLiteCatalog) ReferencedFiles(ctx context.Context, fn func(id string))
 	for _, id := range ids {
 		fn(id)
 	}
-	rows, err := c.r.QueryContext(ctx, `SELECT segments FROM objects`)
+	for _, table := range []string{"objects", "versions"} {
+		if err := c.segmentFiles(ctx, table, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *SQLiteCatalog) segmentFiles(ctx context.Context, table string, fn func(id string)) error {
+	rows, err := c.r.QueryContext(ctx, `SELECT segments FROM `+table)
 	if err != nil {
 		return dbErr("referenced files", err)
 	}

@@ -153,12 +153,15 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	}
 	rec.ETag = fmt.Sprintf("%x-%d", md5s.Sum(nil), len(parts))
 
-	garbage, err := s.cat.CompleteUpload(ctx, uploadID, rec)
+	rec.VersionKey = newVersionKey(time.Now())
+	ch, err := s.cat.CompleteUpload(ctx, uploadID, rec)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	s.collect(ctx, garbage)
-	return rec.ObjectInfo, nil
+	s.collect(ctx, ch.Garbage)
+	info := rec.ObjectInfo
+	info.VersionID = ch.VersionID
+	return info, nil
 }
 
 // AbortMultipartUpload discards an upload and its parts. It fails with

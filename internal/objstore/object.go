@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"time"
 )
 
 // PutObject stores r as bucket/key, replacing any existing object. The data
@@ -45,18 +46,22 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, r io.Reader, 
 	return s.commitObject(ctx, rec)
 }
 
-// commitObject commits rec, whose files are durable, and collects what it
-// replaced. If the commit fails, rec's files are removed.
+// commitObject commits rec, whose files are durable, as the key's new
+// current version, and collects what it replaced. If the commit fails,
+// rec's files are removed.
 func (s *Store) commitObject(ctx context.Context, rec ObjectRecord) (ObjectInfo, error) {
-	garbage, err := s.cat.PutObject(ctx, rec)
+	rec.VersionKey = newVersionKey(time.Now())
+	ch, err := s.cat.PutObject(ctx, rec)
 	if err != nil {
 		for _, seg := range rec.Segments {
 			s.removeFiles(seg.FileID)
 		}
 		return ObjectInfo{}, err
 	}
-	s.collect(ctx, garbage)
-	return rec.ObjectInfo, nil
+	s.collect(ctx, ch.Garbage)
+	info := rec.ObjectInfo
+	info.VersionID = ch.VersionID
+	return info, nil
 }
 
 // normMeta makes an empty User map nil, so Meta values compare equal however
@@ -64,6 +69,9 @@ func (s *Store) commitObject(ctx context.Context, rec ObjectRecord) (ObjectInfo,
 func normMeta(m Meta) Meta {
 	if len(m.User) == 0 {
 		m.User = nil
+	}
+	if len(m.Tags) == 0 {
+		m.Tags = nil
 	}
 	return m
 }
@@ -145,15 +153,24 @@ func (o *Object) Close() error {
 	return o.closeErr
 }
 
-// OpenObject opens bucket/key for reading. It fails with ErrNoSuchBucket or
-// ErrNoSuchKey.
+// OpenObject opens bucket/key's current version for reading. It fails
+// with ErrNoSuchBucket or ErrNoSuchKey (a *DeleteMarkerError when the
+// current version is a delete marker).
 func (s *Store) OpenObject(ctx context.Context, bucket, key string) (*Object, error) {
+	return s.OpenObjectVersion(ctx, bucket, key, "")
+}
+
+// OpenObjectVersion opens one version of bucket/key for reading; an empty
+// versionID means the current version. A version ID that names no
+// version fails with ErrNoSuchVersion, one that names a delete marker
+// with a *DeleteMarkerError (ErrVersionIsDeleteMarker).
+func (s *Store) OpenObjectVersion(ctx context.Context, bucket, key, versionID string) (*Object, error) {
 	if err := CheckKey(key); err != nil {
 		return nil, err
 	}
 	s.gcMu.RLock()
 	defer s.gcMu.RUnlock()
-	rec, err := s.cat.GetObject(ctx, bucket, key)
+	rec, err := s.getRecord(ctx, bucket, key, versionID)
 	if err != nil {
 		return nil, err
 	}
@@ -171,28 +188,76 @@ func (s *Store) OpenObject(ctx context.Context, bucket, key string) (*Object, er
 	return o, nil
 }
 
-// StatObject returns an object's metadata. It fails with ErrNoSuchBucket or
-// ErrNoSuchKey.
+// StatObject returns the metadata of an object's current version. It
+// fails with ErrNoSuchBucket or ErrNoSuchKey (a *DeleteMarkerError when
+// the current version is a delete marker).
 func (s *Store) StatObject(ctx context.Context, bucket, key string) (ObjectInfo, error) {
+	return s.StatObjectVersion(ctx, bucket, key, "")
+}
+
+// StatObjectVersion is StatObject for one version, as OpenObjectVersion
+// selects it.
+func (s *Store) StatObjectVersion(ctx context.Context, bucket, key, versionID string) (ObjectInfo, error) {
 	if err := CheckKey(key); err != nil {
 		return ObjectInfo{}, err
 	}
-	rec, err := s.cat.GetObject(ctx, bucket, key)
+	rec, err := s.getRecord(ctx, bucket, key, versionID)
 	return rec.ObjectInfo, err
 }
 
-// DeleteObject removes bucket/key. Deleting a missing key is not an error;
-// a missing bucket is ErrNoSuchBucket. Objects already open stay readable.
+// getRecord reads the current version (versionID "") or one version; a
+// delete marker asked for by ID is a *DeleteMarkerError.
+func (s *Store) getRecord(ctx context.Context, bucket, key, versionID string) (ObjectRecord, error) {
+	if versionID == "" {
+		return s.cat.GetObject(ctx, bucket, key)
+	}
+	rec, err := s.cat.GetObjectVersion(ctx, bucket, key, versionID)
+	if err == nil && rec.DeleteMarker {
+		return ObjectRecord{}, &DeleteMarkerError{Bucket: bucket, Key: key, VersionID: rec.VersionID, ByID: true}
+	}
+	return rec, err
+}
+
+// DeleteObject deletes bucket/key as DeleteObjectVersion does with no
+// version ID.
 func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
+	_, err := s.DeleteObjectVersion(ctx, bucket, key, "")
+	return err
+}
+
+// DeleteResult says what a delete did.
+type DeleteResult struct {
+	// VersionID is the delete marker added, or the version removed; empty
+	// in a bucket that never had versioning enabled.
+	VersionID string
+	// DeleteMarker reports that a delete marker was added or removed.
+	DeleteMarker bool
+}
+
+// DeleteObjectVersion deletes as S3's DeleteObject does. With no version
+// ID it removes the object in an unversioned bucket and adds a delete
+// marker in a versioned one (the null one when versioning is suspended).
+// With a version ID it removes that version for good; if it was the
+// current one, the next newest becomes current. Deleting a missing key or
+// version is not an error; a missing bucket is ErrNoSuchBucket. Objects
+// already open stay readable.
+func (s *Store) DeleteObjectVersion(ctx context.Context, bucket, key, versionID string) (DeleteResult, error) {
 	if err := CheckKey(key); err != nil {
-		return err
+		return DeleteResult{}, err
 	}
-	garbage, err := s.cat.DeleteObject(ctx, bucket, key)
+	var ch Change
+	var err error
+	if versionID == "" {
+		t := time.Now()
+		ch, err = s.cat.DeleteObject(ctx, DeleteRequest{Bucket: bucket, Key: key, MarkerKey: newVersionKey(t), Time: t.UTC().Truncate(time.Millisecond)})
+	} else {
+		ch, err = s.cat.DeleteVersion(ctx, DeleteRequest{Bucket: bucket, Key: key, VersionID: versionID})
+	}
 	if err != nil {
-		return err
+		return DeleteResult{}, err
 	}
-	s.collect(ctx, garbage)
-	return nil
+	s.collect(ctx, ch.Garbage)
+	return DeleteResult{VersionID: ch.VersionID, DeleteMarker: ch.DeleteMarker}, nil
 }
 
 // CopyObject copies src to dst within the store without reading the data:
@@ -210,7 +275,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 	if _, err := s.cat.GetBucket(ctx, dstBucket); err != nil {
 		return ObjectInfo{}, err
 	}
-	rec, ids, err := s.linkObject(ctx, srcBucket, srcKey)
+	rec, ids, err := s.linkObject(ctx, srcBucket, srcKey, opts.SourceVersionID)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
@@ -220,6 +285,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 	}
 	rec.Bucket, rec.Key = dstBucket, dstKey
 	rec.ModTime = now()
+	rec.VersionID, rec.IsLatest, rec.NoncurrentSince = "", false, time.Time{}
 	if opts.ReplaceMeta {
 		rec.Meta = normMeta(opts.Meta)
 	}
@@ -229,10 +295,10 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 // linkObject reads src's row and links its data files to new IDs, under
 // gcMu so the files cannot be unlinked in between. It returns the row with
 // the new segments.
-func (s *Store) linkObject(ctx context.Context, bucket, key string) (ObjectRecord, []string, error) {
+func (s *Store) linkObject(ctx context.Context, bucket, key, versionID string) (ObjectRecord, []string, error) {
 	s.gcMu.RLock()
 	defer s.gcMu.RUnlock()
-	rec, err := s.cat.GetObject(ctx, bucket, key)
+	rec, err := s.getRecord(ctx, bucket, key, versionID)
 	if err != nil {
 		return rec, nil, err
 	}

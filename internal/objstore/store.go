@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Default limits, as S3 has them.
@@ -35,6 +36,10 @@ type Options struct {
 	// Catalog, if not nil, holds the metadata instead of the SQLite
 	// database in the store directory. The Store closes it on Close.
 	Catalog Catalog
+	// LifecycleDay is how long a "day" of a lifecycle rule lasts
+	// (Expiration Days, NoncurrentDays, DaysAfterInitiation). If zero,
+	// 24h is used; tests shorten it.
+	LifecycleDay time.Duration
 }
 
 // Store is the object store engine. Its methods are safe for concurrent use.
@@ -47,6 +52,7 @@ type Store struct {
 	lock    *os.File // holds the flock on dir/LOCK until Close
 
 	maxObject, maxPart, minPart int64
+	lifecycleDay                time.Duration
 
 	// gcMu orders unlinking data files against opening or linking them.
 	// Unlinking garbage holds it exclusively; OpenObject and CopyObject
@@ -64,13 +70,17 @@ type Store struct {
 // interrupted writes. Only one process may have a store directory open.
 func Open(dir string, opts Options) (*Store, error) {
 	s := &Store{
-		dir:       dir,
-		dataDir:   filepath.Join(dir, "data"),
-		tmpDir:    filepath.Join(dir, "tmp"),
-		log:       opts.Logger,
-		maxObject: opts.MaxObjectSize,
-		maxPart:   opts.MaxPartSize,
-		minPart:   opts.MinPartSize,
+		dir:          dir,
+		dataDir:      filepath.Join(dir, "data"),
+		tmpDir:       filepath.Join(dir, "tmp"),
+		log:          opts.Logger,
+		maxObject:    opts.MaxObjectSize,
+		maxPart:      opts.MaxPartSize,
+		minPart:      opts.MinPartSize,
+		lifecycleDay: opts.LifecycleDay,
+	}
+	if s.lifecycleDay <= 0 {
+		s.lifecycleDay = 24 * time.Hour
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

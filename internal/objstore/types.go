@@ -7,7 +7,29 @@ type Bucket struct {
 	Name       string
 	Created    time.Time
 	PublicRead bool // anonymous GET/HEAD of objects is allowed
+	// Versioning is the bucket's versioning state; Unversioned until it
+	// is first enabled, and never Unversioned again after that (as in S3).
+	Versioning VersioningState
 }
+
+// VersioningState is a bucket's versioning state, named as S3's
+// VersioningConfiguration Status names it.
+type VersioningState string
+
+// The versioning states. In an Unversioned bucket a write replaces the
+// object and a delete removes it. With versioning Enabled every write
+// adds a version with a new ID and a delete adds a delete marker; when
+// Suspended, writes and deletes replace the "null" version and keep the
+// others.
+const (
+	Unversioned         VersioningState = ""
+	VersioningEnabled   VersioningState = "Enabled"
+	VersioningSuspended VersioningState = "Suspended"
+)
+
+// NullVersionID is the ID of the version written while a bucket was
+// unversioned or had versioning suspended.
+const NullVersionID = "null"
 
 // Meta is the user-settable metadata stored with an object and served back.
 type Meta struct {
@@ -20,6 +42,9 @@ type Meta struct {
 	// User holds x-amz-meta-* values, keyed by the lower-case name without
 	// the "x-amz-meta-" prefix.
 	User map[string]string
+	// Tags is the object's tag set (S3 object tagging), which lifecycle
+	// rules can filter on.
+	Tags map[string]string `json:",omitempty"`
 }
 
 // ObjectInfo is the metadata of a stored object.
@@ -41,6 +66,17 @@ type ObjectInfo struct {
 	// PartsCount is the number of parts of a multipart object, 0 otherwise.
 	PartsCount int
 	Meta       Meta
+	// VersionID identifies this version of the object: an opaque ID that
+	// sorts newest first, or NullVersionID. It is empty when the bucket has
+	// never had versioning enabled, so that unversioned buckets show no
+	// version IDs.
+	VersionID string
+	// DeleteMarker marks a delete marker (version listings, and reads of a
+	// specific version).
+	DeleteMarker bool
+	// IsLatest reports, in version listings and reads by version ID, that this is the key's
+	// current version.
+	IsLatest bool
 }
 
 // PutOptions qualify a PutObject or UploadPart call.
@@ -56,6 +92,9 @@ type PutOptions struct {
 
 // CopyOptions qualify a CopyObject call.
 type CopyOptions struct {
+	// SourceVersionID, if not empty, copies that version of the source
+	// instead of its current version.
+	SourceVersionID string
 	// ReplaceMeta selects the REPLACE metadata directive: Meta replaces the
 	// source's metadata. When false, the source's metadata is copied.
 	ReplaceMeta bool

@@ -29,7 +29,7 @@ func (req *request) authenticate() error {
 	} else if req.r.Body != nil {
 		req.body = req.r.Body
 	}
-	if !res.Anonymous {
+	if !res.Anonymous || req.op.selfAuth {
 		return nil
 	}
 	if !req.op.publicRead {
@@ -45,6 +45,10 @@ func (req *request) authenticate() error {
 		return err
 	}
 	if !b.PublicRead {
+		// A bucket policy may make some keys public (policy.go).
+		if ok, err := req.policyAllowsRead(req.key); err != nil || ok {
+			return err
+		}
 		return newError(http.StatusForbidden, "AccessDenied",
 			"Access Denied: bucket %s is private; sign the request or make the bucket public-read.", req.bucket)
 	}

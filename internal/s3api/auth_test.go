@@ -305,9 +305,9 @@ func TestPutLimits_C25(t *testing.T) {
 	resp, body = e.do(r)
 	wantError(t, resp, body, 411, "MissingContentLength")
 
-	resp, body = e.signedDo("GET", "/bkt?lifecycle", nil, nil)
+	resp, body = e.signedDo("GET", "/bkt?replication", nil, nil)
 	d = wantError(t, resp, body, 501, "NotImplemented")
-	if !strings.Contains(d.Message, "lifecycle") {
+	if !strings.Contains(d.Message, "replication") {
 		t.Errorf("NotImplemented message %q does not name the subresource", d.Message)
 	}
 }

@@ -102,14 +102,6 @@ func (req *request) getBucketLocation() error {
 	return nil
 }
 
-func (req *request) getBucketVersioning() error {
-	if _, err := req.h.Store.GetBucket(req.ctx, req.bucket); err != nil {
-		return err
-	}
-	req.writeXML(http.StatusOK, versioningConfiguration{})
-	return nil
-}
-
 func (req *request) getBucketACL() error {
 	b, err := req.h.Store.GetBucket(req.ctx, req.bucket)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 // copySource parses x-amz-copy-source: "[/]bucket/key[?versionId=...]",
-// URL-encoded. The versionId is ignored: the store keeps one version.
+// URL-encoded. copySourceVersion returns the versionId.
 func copySource(r *http.Request) (bucket, key string, err error) {
 	v := r.Header.Get("x-amz-copy-source")
 	if i := strings.Index(v, "?"); i >= 0 {
@@ -66,27 +66,33 @@ func (req *request) copyObject() error {
 	default:
 		return errInvalidArgument("Unknown metadata directive %q: use COPY or REPLACE.", d)
 	}
-	if srcBucket == req.bucket && srcKey == req.key && !replace {
+	opts := objstore.CopyOptions{ReplaceMeta: replace}
+	if opts.SourceVersionID, err = copySourceVersion(req.r); err != nil {
+		return err
+	}
+	// Copying an older version over its key restores it, and is allowed.
+	if srcBucket == req.bucket && srcKey == req.key && !replace && opts.SourceVersionID == "" {
 		return newError(http.StatusBadRequest, "InvalidRequest",
 			"This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
-	opts := objstore.CopyOptions{ReplaceMeta: replace}
 	if replace {
 		if opts.Meta, err = metaFromRequest(req.r); err != nil {
 			return err
 		}
 	}
-	src, err := req.h.Store.StatObject(req.ctx, srcBucket, srcKey)
+	src, err := req.h.Store.StatObjectVersion(req.ctx, srcBucket, srcKey, opts.SourceVersionID)
 	if err != nil {
-		return err
+		return copySourceError(err)
 	}
 	if err := checkCopyConditions(req.r, src); err != nil {
 		return err
 	}
 	info, err := req.h.Store.CopyObject(req.ctx, srcBucket, srcKey, req.bucket, req.key, opts)
 	if err != nil {
-		return err
+		return copySourceError(err)
 	}
+	setIf(req.w.Header(), "x-amz-copy-source-version-id", src.VersionID)
+	setVersionHeader(req.w.Header(), info.VersionID)
 	req.writeXML(http.StatusOK, copyObjectResult{LastModified: xmlTime(info.ModTime), ETag: quoteETag(info.ETag)})
 	return nil
 }

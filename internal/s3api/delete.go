@@ -50,7 +50,7 @@ func (req *request) deleteObjects() error {
 	}
 	out := deleteResult{}
 	for _, o := range in.Objects {
-		err := req.h.Store.DeleteObject(req.ctx, req.bucket, o.Key)
+		res, err := req.h.Store.DeleteObjectVersion(req.ctx, req.bucket, o.Key, o.VersionID)
 		if err != nil {
 			ae := req.toAPIError(err)
 			if ae.Status >= 500 || ae.Code == "NoSuchBucket" {
@@ -60,7 +60,7 @@ func (req *request) deleteObjects() error {
 			continue
 		}
 		if !in.Quiet {
-			out.Deleted = append(out.Deleted, deletedXML{Key: o.Key, VersionID: o.VersionID})
+			out.Deleted = append(out.Deleted, deletedEntry(o.Key, o.VersionID, res))
 		}
 	}
 	req.writeXML(http.StatusOK, out)

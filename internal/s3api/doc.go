@@ -10,6 +10,13 @@
 // writer that enforces a send timeout and a minimum rate and says in the
 // log which of the two cut a client off.
 //
+// Browser form uploads (PostObject) are authenticated by their signed
+// policy (package postpolicy) and stream the file like a PUT. A PUT, POST
+// or CompleteMultipartUpload may carry an OSS-style upload callback, whose
+// failure is reported precisely (203 CallbackFailed) with the object kept.
+// Bucket CORS rules answer preflights and decorate the store's responses;
+// a bucket policy may make key patterns publicly readable.
+//
 // Every response names the node (Server: Strata/<node>) and carries a
 // request id; every error body says what was wrong, on which node, and
 // what to do about it.

@@ -112,6 +112,9 @@ func (req *request) toAPIError(err error) *apiError {
 		return newError(http.StatusBadRequest, "EntityTooLarge",
 			"The request body exceeds the limit of %d bytes for this request on node %s.", mbe.Limit, req.h.NodeID).withCause(err)
 	}
+	if e := versionError(err); e != nil {
+		return e.withCause(err)
+	}
 	if e := storeError(err); e != nil {
 		return e.withCause(err)
 	}

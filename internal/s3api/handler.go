@@ -48,6 +48,9 @@ type Handler struct {
 	// (CompleteMultipartUpload, DeleteObjects, CreateBucket, PutBucketAcl).
 	// If zero, 1 MiB is used.
 	MaxXMLBodySize int64
+	// Callback configures upload callbacks (x-oss-callback): timeout,
+	// retry backoff, TLS roots and resolver. The zero value works.
+	Callback CallbackOptions
 }
 
 const (
@@ -145,6 +148,7 @@ func (req *request) serve() error {
 		op = operation{name: "Unsupported", run: func(*request) error { return err }}
 	}
 	req.op = op
+	req.applyCORS()
 	if err := req.authenticate(); err != nil {
 		return err
 	}

@@ -48,6 +48,11 @@ func metaFromRequest(r *http.Request) (objstore.Meta, error) {
 		return m, newError(http.StatusBadRequest, "MetadataTooLarge",
 			"Your x-amz-meta-* headers total %d bytes, over the limit of %d bytes.", size, maxUserMetadata)
 	}
+	tags, err := parseTaggingHeader(hdr.Get("x-amz-tagging"))
+	if err != nil {
+		return m, err
+	}
+	m.Tags = tags
 	return m, nil
 }
 

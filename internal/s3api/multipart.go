@@ -73,10 +73,15 @@ func (req *request) uploadPartCopy() error {
 	if err != nil {
 		return err
 	}
-	src, err := req.h.Store.OpenObject(req.ctx, srcBucket, srcKey)
+	srcVersion, err := copySourceVersion(req.r)
 	if err != nil {
 		return err
 	}
+	src, err := req.h.Store.OpenObjectVersion(req.ctx, srcBucket, srcKey, srcVersion)
+	if err != nil {
+		return copySourceError(err)
+	}
+	setIf(req.w.Header(), "x-amz-copy-source-version-id", src.Info.VersionID)
 	defer src.Close()
 	if err := checkCopyConditions(req.r, src.Info); err != nil {
 		return err
@@ -124,6 +129,10 @@ func (req *request) completeMultipartUpload() error {
 	if len(in.Parts) == 0 {
 		return errMalformedXML(errors.New("no parts"))
 	}
+	cb, err := req.callbackFromHeader() // callback.go; checked before completing
+	if err != nil {
+		return err
+	}
 	parts := make([]objstore.CompletePart, 0, len(in.Parts))
 	for _, p := range in.Parts {
 		parts = append(parts, objstore.CompletePart{PartNumber: p.PartNumber, ETag: p.ETag})
@@ -131,6 +140,10 @@ func (req *request) completeMultipartUpload() error {
 	info, err := req.h.Store.CompleteMultipartUpload(req.ctx, req.bucket, req.key, req.uploadID(), parts)
 	if err != nil {
 		return err
+	}
+	setVersionHeader(req.w.Header(), info.VersionID)
+	if cb != nil {
+		return req.runCallback(cb, info)
 	}
 	req.writeXML(http.StatusOK, completeMultipartUploadResult{
 		Location: "/" + req.bucket + "/" + req.key,

@@ -19,15 +19,18 @@ var errPreconditionFailed = newError(http.StatusPreconditionFailed, "Preconditio
 // whole-object integrity headers on full responses only (C07).
 func (req *request) getObject() error {
 	head := req.r.Method == http.MethodHead
+	versionID, err := req.versionID()
+	if err != nil {
+		return err
+	}
 	var (
 		info objstore.ObjectInfo
 		obj  *objstore.Object
-		err  error
 	)
 	if head {
-		info, err = req.h.Store.StatObject(req.ctx, req.bucket, req.key)
+		info, err = req.h.Store.StatObjectVersion(req.ctx, req.bucket, req.key, versionID)
 	} else {
-		obj, err = req.h.Store.OpenObject(req.ctx, req.bucket, req.key)
+		obj, err = req.h.Store.OpenObjectVersion(req.ctx, req.bucket, req.key, versionID)
 		if err == nil {
 			defer obj.Close()
 			info = obj.Info
@@ -36,6 +39,7 @@ func (req *request) getObject() error {
 	if err != nil {
 		return err
 	}
+	setVersionHeaders(req.w.Header(), info)
 
 	v := validators(info)
 	switch httphdr.Evaluate(req.r.Method, req.r.Header, v) {

@@ -18,6 +18,10 @@ func (req *request) putObject() error {
 	if err != nil {
 		return err
 	}
+	cb, err := req.callbackFromHeader() // callback.go; checked before storing
+	if err != nil {
+		return err
+	}
 	pr, opts, err := req.upload()
 	if err != nil {
 		return err
@@ -29,10 +33,14 @@ func (req *request) putObject() error {
 	}
 	hdr := req.w.Header()
 	hdr.Set("ETag", quoteETag(info.ETag))
+	setVersionHeader(hdr, info.VersionID)
 	pr.setChecksumHeaders(hdr)
 	if _, ok := hdr["X-Amz-Checksum-Crc64nvme"]; ok {
 		hdr.Set("x-amz-checksum-crc64nvme", checksum.NVMEBase64(info.CRC64NVME))
 		hdr.Set("x-amz-checksum-type", "FULL_OBJECT")
+	}
+	if cb != nil {
+		return req.runCallback(cb, info)
 	}
 	hdr.Set("Content-Length", "0")
 	req.w.WriteHeader(http.StatusOK)
@@ -58,11 +66,18 @@ func (req *request) upload() (*payloadReader, objstore.PutOptions, error) {
 	return pr, objstore.PutOptions{Size: size, ContentMD5: md5}, nil
 }
 
-// deleteObject removes one object; a missing key is not an error (204).
+// deleteObject removes one object, or adds a delete marker, or with
+// ?versionId removes one version; a missing key is not an error (204).
 func (req *request) deleteObject() error {
-	if err := req.h.Store.DeleteObject(req.ctx, req.bucket, req.key); err != nil {
+	versionID, err := req.versionID()
+	if err != nil {
 		return err
 	}
+	res, err := req.h.Store.DeleteObjectVersion(req.ctx, req.bucket, req.key, versionID)
+	if err != nil {
+		return err
+	}
+	setDeleteHeaders(req.w.Header(), res)
 	req.w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -14,6 +14,9 @@ type operation struct {
 	// publicRead marks object reads an anonymous client may make on a
 	// public-read bucket.
 	publicRead bool
+	// selfAuth marks operations that authenticate the request themselves
+	// (a POST form's policy signature) or need none (CORS preflight).
+	selfAuth bool
 }
 
 // bucketKey splits a request into bucket and key. A Host of
@@ -85,6 +88,9 @@ func route(r *http.Request, bucket, key string) (operation, error) {
 	m := r.Method
 	sub := subresourceOf(r)
 	q := r.URL.Query()
+	if m == http.MethodOptions && bucket != "" {
+		return operation{name: "PreflightCORS", run: (*request).preflight, selfAuth: true}, nil
+	}
 	switch {
 	case bucket == "":
 		if m == http.MethodGet && sub == "" {
@@ -113,10 +119,34 @@ func route(r *http.Request, bucket, key string) (operation, error) {
 			return op("PutBucketAcl", (*request).putBucketACL), nil
 		case sub == "versioning" && m == http.MethodGet:
 			return op("GetBucketVersioning", (*request).getBucketVersioning), nil
+		case sub == "versioning" && m == http.MethodPut:
+			return op("PutBucketVersioning", (*request).putBucketVersioning), nil
+		case sub == "versions" && m == http.MethodGet:
+			return op("ListObjectVersions", (*request).listObjectVersions), nil
+		case sub == "lifecycle" && m == http.MethodGet:
+			return op("GetBucketLifecycleConfiguration", (*request).getBucketLifecycle), nil
+		case sub == "lifecycle" && m == http.MethodPut:
+			return op("PutBucketLifecycleConfiguration", (*request).putBucketLifecycle), nil
+		case sub == "lifecycle" && m == http.MethodDelete:
+			return op("DeleteBucketLifecycle", (*request).deleteBucketLifecycle), nil
 		case sub == "uploads" && m == http.MethodGet:
 			return op("ListMultipartUploads", (*request).listMultipartUploads), nil
 		case sub == "delete" && m == http.MethodPost:
 			return op("DeleteObjects", (*request).deleteObjects), nil
+		case sub == "" && m == http.MethodPost:
+			return operation{name: "PostObject", run: (*request).postObject, selfAuth: true}, nil
+		case sub == "cors" && m == http.MethodGet:
+			return op("GetBucketCors", (*request).getBucketCORS), nil
+		case sub == "cors" && m == http.MethodPut:
+			return op("PutBucketCors", (*request).putBucketCORS), nil
+		case sub == "cors" && m == http.MethodDelete:
+			return op("DeleteBucketCors", (*request).deleteBucketCORS), nil
+		case sub == "policy" && m == http.MethodGet:
+			return op("GetBucketPolicy", (*request).getBucketPolicy), nil
+		case sub == "policy" && m == http.MethodPut:
+			return op("PutBucketPolicy", (*request).putBucketPolicy), nil
+		case sub == "policy" && m == http.MethodDelete:
+			return op("DeleteBucketPolicy", (*request).deleteBucketPolicy), nil
 		case sub == "":
 			return operation{}, errMethodNotAllowed(m, "a bucket")
 		}
@@ -149,6 +179,12 @@ func route(r *http.Request, bucket, key string) (operation, error) {
 			return op("PutObject", (*request).putObject), nil
 		case sub == "" && m == http.MethodDelete:
 			return op("DeleteObject", (*request).deleteObject), nil
+		case sub == "tagging" && m == http.MethodGet:
+			return op("GetObjectTagging", (*request).getObjectTagging), nil
+		case sub == "tagging" && m == http.MethodPut:
+			return op("PutObjectTagging", (*request).putObjectTagging), nil
+		case sub == "tagging" && m == http.MethodDelete:
+			return op("DeleteObjectTagging", (*request).deleteObjectTagging), nil
 		case sub == "":
 			return operation{}, errMethodNotAllowed(m, "an object")
 		}

@@ -125,9 +125,9 @@ func TestSDKBucketOps(t *testing.T) {
 	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("beta")}); err != nil {
 		t.Fatalf("DeleteBucket: %v", err)
 	}
-	_, err = c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("alpha")})
+	_, err = c.GetBucketWebsite(ctx, &s3.GetBucketWebsiteInput{Bucket: aws.String("alpha")})
 	if got := apiCode(err); got != "NotImplemented" {
-		t.Errorf("GetBucketPolicy code = %q, want NotImplemented", got)
+		t.Errorf("GetBucketWebsite code = %q, want NotImplemented", got)
 	}
 }
 

@@ -94,10 +94,6 @@ type createBucketConfiguration struct {
 	LocationConstraint string
 }
 
-type versioningConfiguration struct {
-	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ VersioningConfiguration"`
-}
-
 type accessControlPolicy struct {
 	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ AccessControlPolicy"`
 	Owner   owner
@@ -187,8 +183,10 @@ type deleteResult struct {
 }
 
 type deletedXML struct {
-	Key       string
-	VersionID string `xml:"VersionId,omitempty"`
+	Key                   string
+	VersionID             string `xml:"VersionId,omitempty"`
+	DeleteMarker          bool   `xml:",omitempty"`
+	DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
 }
 
 type deleteErrorXML struct {

@@ -28,6 +28,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	s3Addr := fs.String("s3-addr", "", "S3 API listen `address` (overrides s3.listen; default :9000)")
 	adminAddr := fs.String("admin-addr", "", "admin API listen `address` (overrides admin.listen; default :9090)")
 	edgeAddr := fs.String("edge-addr", "", "edge (CDN) listen `address` (overrides edge.listen; default :8080)")
+	rtmpAddr := fs.String("rtmp-addr", "", "RTMP ingest listen `address` (overrides live.rtmp_listen; default :1935)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: strata serve [flags]\n\nRuns every Strata service of this node until SIGINT or SIGTERM.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -56,7 +57,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, o := range []struct {
 		flag string
 		dst  *string
-	}{{*dataDir, &cfg.DataDir}, {*s3Addr, &cfg.S3.Listen}, {*adminAddr, &cfg.Admin.Listen}, {*edgeAddr, &cfg.Edge.Listen}} {
+	}{{*dataDir, &cfg.DataDir}, {*s3Addr, &cfg.S3.Listen}, {*adminAddr, &cfg.Admin.Listen}, {*edgeAddr, &cfg.Edge.Listen}, {*rtmpAddr, &cfg.Live.RTMPListen}} {
 		if o.flag != "" {
 			*o.dst = o.flag
 		}

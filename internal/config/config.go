@@ -20,6 +20,7 @@ type Config struct {
 	S3              S3       `yaml:"s3"`
 	Admin           Admin    `yaml:"admin"`
 	Edge            Edge     `yaml:"edge"`
+	Live            Live     `yaml:"live"`
 	// Domains are the sites the edge serves. With none, the edge fronts
 	// this node's own store: /<bucket>/<key> of public-read buckets.
 	Domains []Domain `yaml:"domains"`
@@ -104,6 +105,9 @@ type S3 struct {
 	MinSendRate ByteSize `yaml:"min_send_rate"`
 	// Buckets are created at start if missing, with the given access.
 	Buckets []Bucket `yaml:"buckets"`
+	// LifecycleDay is how long a "day" of bucket lifecycle rules lasts.
+	// Only tests and demonstrations shorten it.
+	LifecycleDay Duration `yaml:"lifecycle_day"`
 }
 
 // Bucket declares a bucket that must exist.
@@ -136,12 +140,14 @@ func Default() *Config {
 			MaxObjectSize: 5 * TiB,
 			MinPartSize:   5 * MiB,
 			SendTimeout:   Duration(30 * time.Second),
+			LifecycleDay:  Duration(24 * time.Hour),
 		},
 		Admin: Admin{Listen: ":9090"},
 		Edge: Edge{
 			Listen: ":8080",
 			Cache:  Cache{Memory: 256 * MiB, Disk: 10 * GiB, MaxEntry: 1 * GiB},
 		},
+		Live: defaultLive(),
 	}
 }
 

@@ -65,6 +65,9 @@ func (c *Config) validate() []Problem {
 	if c.S3.SendTimeout <= 0 {
 		p.add("s3.send_timeout", "must be positive, e.g. \"30s\"")
 	}
+	if c.S3.LifecycleDay <= 0 {
+		p.add("s3.lifecycle_day", "must be positive; \"24h\" is a real day, shorter only for tests")
+	}
 	if c.S3.MinSendRate < 0 {
 		p.add("s3.min_send_rate", "must not be negative; 0 turns the check off")
 	}
@@ -81,6 +84,7 @@ func (c *Config) validate() []Problem {
 		seen[b.Name] = i
 	}
 	p.edge(c)
+	p.live(c)
 	return p
 }
 

@@ -40,12 +40,14 @@ type Daemon struct {
 	opts Options
 	log  *slog.Logger
 
-	store   *objstore.Store
-	cache   *cachestore.Store
-	edge    *edge.Handler
-	admin   *admin.Handler
-	reg     *prometheus.Registry
-	servers []*server
+	store     *objstore.Store
+	lifecycle *objstore.Lifecycle
+	cache     *cachestore.Store
+	edge      *edge.Handler
+	admin     *admin.Handler
+	live      *liveService
+	reg       *prometheus.Registry
+	servers   []*server
 
 	wg sync.WaitGroup // one per serving goroutine
 }
@@ -101,6 +103,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	st, err := objstore.Open(d.cfg.DataDir, objstore.Options{
 		MaxObjectSize: int64(d.cfg.S3.MaxObjectSize),
 		MinPartSize:   int64(d.cfg.S3.MinPartSize),
+		LifecycleDay:  d.cfg.S3.LifecycleDay.D(),
 		Logger:        d.log.With("service", "objstore"),
 	})
 	if err != nil {
@@ -110,6 +113,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := d.ensureBuckets(ctx); err != nil {
 		return err
 	}
+	d.startLifecycle()
 
 	metrics := newHTTPMetrics(d.reg)
 	s3h := &s3api.Handler{
@@ -153,6 +157,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 			ErrorLog:          slog.NewLogLogger(d.log.With("service", l.name).Handler(), slog.LevelWarn),
 		}})
 	}
+	if err := d.startLive(metrics); err != nil {
+		return err
+	}
 	for _, s := range d.servers {
 		d.wg.Add(1)
 		go func() {
@@ -168,9 +175,12 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	return nil
 }
 
-// Addr returns the bound address of the named listener ("s3", "admin"), or
-// nil before Start.
+// Addr returns the bound address of the named listener ("s3", "admin",
+// "edge", "live", "rtmp"), or nil before Start.
 func (d *Daemon) Addr(name string) net.Addr {
+	if name == "rtmp" {
+		return d.rtmpAddr()
+	}
 	for _, s := range d.servers {
 		if s.name == name {
 			return s.ln.Addr()
@@ -184,6 +194,7 @@ func (d *Daemon) Addr(name string) net.Addr {
 // goroutine the daemon started.
 func (d *Daemon) Shutdown(ctx context.Context) error {
 	d.admin.SetNotReady("shutting down")
+	d.stopLive() // ends publishes, so HTTP-FLV responses finish
 	var errs []error
 	for _, s := range d.servers {
 		if err := s.srv.Shutdown(ctx); err != nil {
@@ -198,6 +209,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 
 // close stops whatever a failed Start had begun.
 func (d *Daemon) close() {
+	d.stopLive()
 	for _, s := range d.servers {
 		s.srv.Close()
 		s.ln.Close()
@@ -219,6 +231,12 @@ func (d *Daemon) closeEngines() {
 			d.log.Error("close edge cache", "err", err)
 		}
 		d.cache = nil
+	}
+	if d.lifecycle != nil {
+		if err := d.lifecycle.Close(); err != nil {
+			d.log.Error("stop lifecycle", "err", err)
+		}
+		d.lifecycle = nil
 	}
 	if d.store != nil {
 		if err := d.store.Close(); err != nil {

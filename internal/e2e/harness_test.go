@@ -52,6 +52,8 @@ type node struct {
 	S3      string // base URL of the S3 API
 	Admin   string // base URL of the admin API
 	Edge    string // base URL of the edge (CDN)
+	Live    string // base URL of live playback (HTTP-FLV, HLS)
+	RTMP    string // rtmp://host:port of RTMP ingest
 
 	mu    sync.Mutex
 	lines []map[string]any // every JSON log line so far
@@ -66,7 +68,11 @@ type nodeConfig struct {
 	dataDir string // reuse a data directory (restart); new temp dir if empty
 	extra   string // more YAML at the top level
 	s3extra string // more YAML under s3:, indented by two spaces
-	env     []string
+	// liveextra is more YAML under live:, indented by two spaces.
+	liveextra string
+	// liveListen is live.http_listen; 127.0.0.1:0 if empty.
+	liveListen string
+	env        []string
 	// wildcard makes the S3 API listen on every address (":0") instead of
 	// loopback only.
 	wildcard bool
@@ -80,10 +86,14 @@ func startNode(t *testing.T, nc nodeConfig) *node {
 	}
 	cfgPath := filepath.Join(t.TempDir(), "strata.yaml")
 	s3Listen := "127.0.0.1:0"
+	liveListen := nc.liveListen
+	if liveListen == "" {
+		liveListen = "127.0.0.1:0"
+	}
 	if nc.wildcard {
 		s3Listen = ":0"
 	}
-	cfg := fmt.Sprintf("node_id: e2e-node\ndata_dir: %s\nlog: {level: debug, format: json}\ns3:\n  listen: %q\n  min_part_size: 5MiB\n%sadmin:\n  listen: 127.0.0.1:0\nedge:\n  listen: 127.0.0.1:0\n%s", nc.dataDir, s3Listen, nc.s3extra, nc.extra)
+	cfg := fmt.Sprintf("node_id: e2e-node\ndata_dir: %s\nlog: {level: debug, format: json}\ns3:\n  listen: %q\n  min_part_size: 5MiB\n%sadmin:\n  listen: 127.0.0.1:0\nedge:\n  listen: 127.0.0.1:0\nlive:\n  rtmp_listen: 127.0.0.1:0\n  http_listen: %s\n%s%s", nc.dataDir, s3Listen, nc.s3extra, liveListen, nc.liveextra, nc.extra)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +138,10 @@ func startNode(t *testing.T, nc nodeConfig) *node {
 			n.Admin = url
 		case "edge":
 			n.Edge = url
+		case "live":
+			n.Live = url
+		case "rtmp":
+			n.RTMP = "rtmp://" + net.JoinHostPort(host, port)
 		}
 	}
 	if n.S3 == "" || n.Admin == "" || n.Edge == "" {

@@ -1,0 +1,54 @@
+package config
+
+import "time"
+
+// Live configures live streaming: RTMP ingest, and HTTP-FLV and HLS
+// playback on an HTTP listener of its own that the edge can front as an
+// origin (a domain whose origin is http://127.0.0.1:8081).
+type Live struct {
+	// Enabled turns live streaming on; false binds neither listener.
+	Enabled bool `yaml:"enabled"`
+	// RTMPListen is the RTMP ingest address; publish to
+	// rtmp://HOST/APP/STREAM?key=KEY.
+	RTMPListen string `yaml:"rtmp_listen"`
+	// HTTPListen serves /live/APP/STREAM.flv, .m3u8 and HLS segments.
+	HTTPListen string `yaml:"http_listen"`
+	// Apps may publish. With none, any app may publish, but only from this
+	// machine (loopback); start-up warns about it.
+	Apps []LiveApp `yaml:"apps"`
+	// GOPCache bounds each stream's cache of its latest GOP, which lets
+	// HTTP-FLV playback start on a keyframe at once.
+	GOPCache ByteSize `yaml:"gop_cache"`
+	HLS      LiveHLS  `yaml:"hls"`
+}
+
+// LiveApp is one RTMP application and how its publishers authenticate.
+type LiveApp struct {
+	Name string `yaml:"name"`
+	// PublishKey is accepted as ?key=... on the publish URL.
+	PublishKey string `yaml:"publish_key"`
+	// SignSecret accepts signed publish URLs, ?expires=UNIX&sign=HEX with
+	// HEX = hex(HMAC-SHA256(sign_secret, "/APP/STREAM?expires=UNIX")).
+	SignSecret string `yaml:"sign_secret"`
+}
+
+// LiveHLS configures HLS packaging.
+type LiveHLS struct {
+	// SegmentDuration is the target segment duration; video segments are
+	// cut at the first keyframe after it.
+	SegmentDuration Duration `yaml:"segment_duration"`
+	// PlaylistSize is the number of segments a playlist lists. A segment
+	// stays fetchable for twice the playlist's duration after it leaves.
+	PlaylistSize int `yaml:"playlist_size"`
+}
+
+// defaultLive is the live section of Default.
+func defaultLive() Live {
+	return Live{
+		Enabled:    true,
+		RTMPListen: ":1935",
+		HTTPListen: ":8081",
+		GOPCache:   16 * MiB,
+		HLS:        LiveHLS{SegmentDuration: Duration(2 * time.Second), PlaylistSize: 6},
+	}
+}

@@ -31,6 +31,9 @@ type Edge struct {
 	// Listen is the edge's HTTP address; empty host = every address.
 	Listen string `yaml:"listen"`
 	Cache  Cache  `yaml:"cache"`
+	// TLSListen, TLSRoots: the HTTPS listener and its trust store (tls.go).
+	TLSListen string `yaml:"tls_listen"`
+	TLSRoots  string `yaml:"tls_roots"`
 }
 
 // Cache bounds the edge's two cache tiers.
@@ -62,6 +65,8 @@ type Domain struct {
 	// SliceSize is the size of the aligned slices fetched from the origin.
 	SliceSize  ByteSize    `yaml:"slice_size"`
 	CacheRules []CacheRule `yaml:"cache_rules"`
+	// TLS is the domain's certificate on edge.tls_listen (tls.go).
+	TLS DomainTLS `yaml:"tls"`
 }
 
 // CacheRule overrides origin freshness for matching requests; the first

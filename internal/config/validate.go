@@ -85,6 +85,7 @@ func (c *Config) validate() []Problem {
 	}
 	p.edge(c)
 	p.live(c)
+	p.tls(c)
 	return p
 }
 

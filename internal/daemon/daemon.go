@@ -48,6 +48,7 @@ type Daemon struct {
 	live      *liveService
 	reg       *prometheus.Registry
 	servers   []*server
+	tls       edgeTLS // the HTTPS listener's certificates (tls.go)
 
 	wg sync.WaitGroup // one per serving goroutine
 }
@@ -57,6 +58,8 @@ type server struct {
 	name string
 	ln   net.Listener
 	srv  *http.Server
+	// https makes the start-up log give https:// addresses.
+	https bool
 }
 
 // New builds a daemon from cfg. It opens nothing yet; Start does.
@@ -157,6 +160,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 			ErrorLog:          slog.NewLogLogger(d.log.With("service", l.name).Handler(), slog.LevelWarn),
 		}})
 	}
+	if err := d.startEdgeTLS(ctx, metrics); err != nil {
+		return err
+	}
 	if err := d.startLive(metrics); err != nil {
 		return err
 	}
@@ -168,7 +174,11 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 				d.log.Error("listener stopped", "service", s.name, "addr", s.ln.Addr().String(), "err", err)
 			}
 		}()
-		logListener(d.log, s.name, s.ln.Addr())
+		if s.https {
+			logHTTPSListener(d.log, s.name, s.ln.Addr())
+		} else {
+			logListener(d.log, s.name, s.ln.Addr())
+		}
 	}
 	d.admin.SetReady()
 	d.log.Info("strata is ready", "node_id", d.cfg.NodeID, "data_dir", d.cfg.DataDir)
@@ -222,6 +232,7 @@ func (d *Daemon) close() {
 // closeEngines closes the edge (waiting for its background fetches), the
 // cache and the store, in that order.
 func (d *Daemon) closeEngines() {
+	d.tls.close()
 	if d.edge != nil {
 		d.edge.Close()
 		d.edge = nil

@@ -52,6 +52,7 @@ type node struct {
 	S3      string // base URL of the S3 API
 	Admin   string // base URL of the admin API
 	Edge    string // base URL of the edge (CDN)
+	EdgeTLS string // https://host:port of the edge's HTTPS listener, if any
 	Live    string // base URL of live playback (HTTP-FLV, HLS)
 	RTMP    string // rtmp://host:port of RTMP ingest
 
@@ -70,6 +71,9 @@ type nodeConfig struct {
 	s3extra string // more YAML under s3:, indented by two spaces
 	// liveextra is more YAML under live:, indented by two spaces.
 	liveextra string
+	// edgeextra is more YAML under edge:, indented by two spaces (e.g.
+	// "  tls_listen: 127.0.0.1:0\n").
+	edgeextra string
 	// liveListen is live.http_listen; 127.0.0.1:0 if empty.
 	liveListen string
 	env        []string
@@ -93,7 +97,7 @@ func startNode(t *testing.T, nc nodeConfig) *node {
 	if nc.wildcard {
 		s3Listen = ":0"
 	}
-	cfg := fmt.Sprintf("node_id: e2e-node\ndata_dir: %s\nlog: {level: debug, format: json}\ns3:\n  listen: %q\n  min_part_size: 5MiB\n%sadmin:\n  listen: 127.0.0.1:0\nedge:\n  listen: 127.0.0.1:0\nlive:\n  rtmp_listen: 127.0.0.1:0\n  http_listen: %s\n%s%s", nc.dataDir, s3Listen, nc.s3extra, liveListen, nc.liveextra, nc.extra)
+	cfg := fmt.Sprintf("node_id: e2e-node\ndata_dir: %s\nlog: {level: debug, format: json}\ns3:\n  listen: %q\n  min_part_size: 5MiB\n%sadmin:\n  listen: 127.0.0.1:0\nedge:\n  listen: 127.0.0.1:0\n%slive:\n  rtmp_listen: 127.0.0.1:0\n  http_listen: %s\n%s%s", nc.dataDir, s3Listen, nc.s3extra, nc.edgeextra, liveListen, nc.liveextra, nc.extra)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -138,6 +142,8 @@ func startNode(t *testing.T, nc nodeConfig) *node {
 			n.Admin = url
 		case "edge":
 			n.Edge = url
+		case "edge-tls":
+			n.EdgeTLS = "https://" + net.JoinHostPort(host, port)
 		case "live":
 			n.Live = url
 		case "rtmp":

@@ -199,6 +199,8 @@ start_strata() {
 		s3: {listen: "127.0.0.1:0"}
 		admin: {listen: "127.0.0.1:$admin"}
 		edge: {listen: "127.0.0.1:$port", cache: {memory: 64MiB, disk: 0}}
+		# Live streaming is on by default, on fixed ports; not needed here.
+		live: {enabled: false}
 		domains:
 		  - {host: "*", origin: "http://127.0.0.1:$origin_port"}
 	EOF

@@ -2,6 +2,7 @@ package cachepolicy
 
 import (
 	"math"
+	"net/http"
 	"strconv"
 	"time"
 )
@@ -16,9 +17,10 @@ import (
 //	resident_time         = now - response_time
 //	current_age           = corrected_initial_age + resident_time
 //
-// age_value is the stored Age field, ignored when it is not exactly one
-// delta-seconds (§5.1); date_value is Date, or the response time when Date
-// is missing or invalid. Negative intervals (clock steps, a zero
+// age_value is the stored Age field, counted as 0 when it is not exactly
+// one delta-seconds (§5.1; Lifetime then makes the response stale, see
+// ValidAge); date_value is Date, or the response time when Date is missing
+// or invalid. Negative intervals (clock steps, a zero
 // RequestTime) count as 0, and the result is clamped to [0, 2^31 s]
 // (§1.2.2), so it is always a valid Age.
 func CurrentAge(e Entry, now time.Time) time.Duration {
@@ -39,8 +41,8 @@ func FormatAge(d time.Duration) string {
 	return strconv.FormatInt(int64(clampDuration(d)/time.Second), 10)
 }
 
-// ageValue reads the stored Age field (RFC 9111 §5.1). A list, several
-// lines or anything but delta-seconds is invalid and ignored.
+// ageValue reads the stored Age field (RFC 9111 §5.1); 0 when it is
+// absent or invalid (ValidAge).
 func ageValue(e Entry) time.Duration {
 	vs := e.Header.Values("Age")
 	if len(vs) != 1 {
@@ -48,6 +50,25 @@ func ageValue(e Entry) time.Duration {
 	}
 	d := parseDelta(trimOWS(vs[0]), true)
 	return d.Duration()
+}
+
+// ValidAge reports whether h has no Age field or exactly one that is a
+// single delta-seconds (RFC 9111 §5.1: Age = delta-seconds). A list ("0,
+// 0", "7200,0"), several field lines, a sign, a fraction or a parameter
+// ("7200;foo=bar") make it invalid. §5.1 lets a cache ignore such a field,
+// but an age it cannot read may hide how old the response really is: like
+// other invalid freshness information (§4.2.1), it makes the response stale
+// (Lifetime reports SourceInvalid), the reading that never serves a
+// response older than its origin allowed.
+func ValidAge(h http.Header) bool {
+	vs := h.Values("Age")
+	switch len(vs) {
+	case 0:
+		return true
+	case 1:
+		return parseDelta(trimOWS(vs[0]), true).Valid()
+	}
+	return false
 }
 
 // addSat adds two non-negative durations, saturating instead of

@@ -109,7 +109,7 @@ type Decision struct {
 // GatewayTimeout (§5.2.1.7). Policy.IgnoreRequestDirectives skips the
 // request's directives.
 func (p Policy) Decide(e Entry, req http.Header, now time.Time) Decision {
-	cc := CacheControlOf(e.Header)
+	cc, _ := p.responseCC(e.Header)
 	var rc CacheControl
 	if !p.IgnoreRequestDirectives {
 		rc = CacheControlOf(req)

@@ -9,10 +9,17 @@
 //     (CurrentAge, §4.2.3);
 //   - what to do with a stored response for a new request: serve it, serve
 //     it stale while revalidating, or revalidate first (Policy.Decide, §4,
-//     §4.2.4, §5.2.1, RFC 5861);
+//     §4.2.4, §5.2.1, RFC 5861); an invalid Age makes a response stale
+//     (ValidAge, §5.1);
 //   - validation: the conditional request (ValidationHeaders, §4.3.1), the
-//     stored responses a 304 selects (SelectForUpdate, §4.3.4) and the merge
-//     of its header fields (MergeNotModified, §3.2);
+//     stored responses a 304 selects (SelectForUpdate, §4.3.4), the merge
+//     of its header fields (MergeNotModified, §3.2), and the update of the
+//     one response a conditional request was made for (UpdateValidated,
+//     §4.3.3);
+//   - Surrogate-Control for a cache that is a surrogate (SurrogateControlOf,
+//     Policy.SurrogateTargets; Edge Architecture Specification 1.0), and
+//     the CDN default of not storing responses that set cookies
+//     (Policy.RefuseSetCookie);
 //   - the secondary cache key from Vary (VaryKey, §4.1), with fields ignored
 //     or normalised by cache rules (case C17);
 //   - which URIs an unsafe request invalidates (Invalidates, §4.4);

@@ -42,7 +42,9 @@ const (
 // came from (RFC 9111 §4.2.1), for this cache. The first that applies wins:
 //
 //  1. Policy.TTL, a cache rule overriding the origin;
-//  2. s-maxage, in a shared cache;
+//     then an invalid Age field (ValidAge) makes the response stale;
+//  2. s-maxage, in a shared cache (a surrogate's Surrogate-Control
+//     max-age replaces Cache-Control, see Policy.SurrogateTargets);
 //  3. max-age;
 //  4. Expires minus Date (the response time when Date is missing or
 //     invalid); an invalid Expires, "0" above all, means already expired
@@ -57,7 +59,10 @@ func (p Policy) Lifetime(e Entry) (time.Duration, Reason) {
 	if p.TTL > 0 {
 		return min(p.TTL, maxDuration), SourceRule
 	}
-	cc := CacheControlOf(e.Header)
+	if !ValidAge(e.Header) {
+		return 0, SourceInvalid
+	}
+	cc, _ := p.responseCC(e.Header)
 	switch {
 	case !p.Private && cc.SMaxAge.Set:
 		return deltaLifetime(cc.SMaxAge, SourceSMaxAge)

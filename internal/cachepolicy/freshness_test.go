@@ -1,6 +1,7 @@
 package cachepolicy
 
 import (
+	"net/http"
 	"testing"
 	"time"
 )
@@ -112,5 +113,50 @@ func TestFormatAge(t *testing.T) {
 		if got := FormatAge(tt.in); got != tt.want {
 			t.Errorf("FormatAge(%v) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestInvalidAgeIsStale: an Age field that is not exactly one
+// delta-seconds makes the response stale (RFC 9111 §5.1, §4.2.1), as the
+// http-tests age-parse-* tests expect; a valid one just counts.
+func TestInvalidAgeIsStale(t *testing.T) {
+	tests := []struct {
+		name   string
+		ages   []string
+		maxAge string
+		fresh  bool
+	}{
+		{"none", nil, "3600", true},
+		{"valid small", []string{"10"}, "3600", true},
+		{"valid old", []string{"7200"}, "3600", false},
+		{"valid with OWS", []string{" 10 "}, "3600", true},
+		{"nonnumeric", []string{"abc"}, "3600", false},
+		{"negative", []string{"-7200"}, "3600", false},
+		{"float", []string{"7200.0"}, "3600", false},
+		{"suffix list", []string{"7200,0"}, "3600", false},
+		{"prefix list", []string{"0,7200"}, "3600", false},
+		{"suffix two lines", []string{"7200", "0"}, "3600", false},
+		{"prefix two lines", []string{"0", "7200"}, "3600", false},
+		{"dup 0", []string{"0, 0"}, "3600", false},
+		{"dup 0 two lines", []string{"0", "0"}, "3600", false},
+		{"dup old", []string{"3600, 3600"}, "10000", false},
+		{"parameter", []string{"7200;foo=bar"}, "3600", false},
+		{"numeric parameter", []string{"7200;foo=111"}, "3600", false},
+	}
+	for _, tt := range tests {
+		e := entry("Date", date(0), "Cache-Control", "max-age="+tt.maxAge)
+		e.Header["Age"] = tt.ages
+		if got := ValidAge(e.Header); got != (tt.name == "none" || tt.name[:5] == "valid") {
+			t.Errorf("%s: ValidAge(%q) = %v", tt.name, tt.ages, got)
+		}
+		d := Policy{}.Decide(e, http.Header{}, at(sec))
+		if fresh := d.Action == Fresh; fresh != tt.fresh {
+			t.Errorf("%s: Age %q: action %v (%s, lifetime %v from %s), want fresh %v", tt.name, tt.ages, d.Action, d.Reason, d.Lifetime, d.LifetimeSource, tt.fresh)
+		}
+	}
+	// A cache rule overrides the origin's freshness information, Age too.
+	e := entry("Cache-Control", "max-age=3600", "Age", "abc")
+	if d := (Policy{TTL: hour}).Decide(e, http.Header{}, at(sec)); d.Action != Fresh {
+		t.Errorf("rule TTL with invalid Age: %v, want Fresh", d.Action)
 	}
 }

@@ -34,6 +34,21 @@ type Policy struct {
 	// cannot force origin fetches. RFC 9111 §5.2.1 leaves the request
 	// directives advisory. Request no-store still prevents storing.
 	IgnoreRequestDirectives bool
+
+	// SurrogateTargets, if not empty, makes the cache a surrogate (Edge
+	// Architecture Specification 1.0): it follows the Surrogate-Control
+	// directives untargeted or targeted at one of these device tokens,
+	// instead of Cache-Control (see SurrogateControlOf). Ignored by a
+	// private cache.
+	SurrogateTargets []string
+
+	// RefuseSetCookie makes a shared cache refuse to store a response that
+	// carries Set-Cookie (ReasonSetCookie), unless TTL (a cache rule) says
+	// the content is shared. RFC 9111 §7.3 notes that Set-Cookie does not
+	// inhibit caching; but such a response is often made for one client,
+	// and a cache that replays it hands that client's cookie to everyone.
+	// Varnish's built-in logic and most CDNs refuse it by default.
+	RefuseSetCookie bool
 }
 
 // Reason says why a response is not stored, why a stored response is not
@@ -43,16 +58,18 @@ type Reason string
 
 // Reasons given by Storable.
 const (
-	ReasonMethod         Reason = "method" // not GET or HEAD (§3)
-	ReasonStatus         Reason = "status-not-cacheable"
-	ReasonNoFreshness    Reason = "no-freshness"     // understood status, not heuristically cacheable, no explicit lifetime (§3)
-	ReasonNoStore        Reason = "no-store"         // response no-store (§5.2.2.5)
-	ReasonRequestNoStore Reason = "request-no-store" // request no-store (§5.2.1.5)
-	ReasonPrivate        Reason = "private"          // private in a shared cache (§5.2.2.7)
-	ReasonAuthorization  Reason = "authorization"    // §3.5
-	ReasonVaryStar       Reason = "vary-star"        // Vary: * never matches (§4.1)
-	ReasonMustUnderstand Reason = "must-understand"  // status not understood (§5.2.2.3)
-	ReasonNone           Reason = ""                 // storable
+	ReasonMethod           Reason = "method" // not GET or HEAD (§3)
+	ReasonStatus           Reason = "status-not-cacheable"
+	ReasonNoFreshness      Reason = "no-freshness"       // understood status, not heuristically cacheable, no explicit lifetime (§3)
+	ReasonNoStore          Reason = "no-store"           // response no-store (§5.2.2.5)
+	ReasonRequestNoStore   Reason = "request-no-store"   // request no-store (§5.2.1.5)
+	ReasonPrivate          Reason = "private"            // private in a shared cache (§5.2.2.7)
+	ReasonAuthorization    Reason = "authorization"      // §3.5
+	ReasonVaryStar         Reason = "vary-star"          // Vary: * never matches (§4.1)
+	ReasonMustUnderstand   Reason = "must-understand"    // status not understood (§5.2.2.3)
+	ReasonSurrogateNoStore Reason = "surrogate-no-store" // Surrogate-Control no-store (Policy.SurrogateTargets)
+	ReasonSetCookie        Reason = "set-cookie"         // Set-Cookie (Policy.RefuseSetCookie)
+	ReasonNone             Reason = ""                   // storable
 )
 
 // heuristicStatus lists the status codes that are heuristically cacheable
@@ -94,15 +111,23 @@ func understood(status int) bool {
 //     treated as unqualified, as the section's note describes most caches
 //     doing) and, for a request with Authorization, the response has
 //     must-revalidate, public or s-maxage (§3.5);
+//   - with Policy.RefuseSetCookie, the response has no Set-Cookie (or
+//     Policy.TTL is set);
 //   - the response is not Vary: * (it could never be reused, §4.1);
 //   - the response has explicit freshness (max-age, s-maxage when shared,
 //     Expires), public, a Policy.TTL, or a heuristically cacheable status.
+//
+// A surrogate (Policy.SurrogateTargets) reads the response's
+// Surrogate-Control instead of its Cache-Control when that has max-age or
+// no-store for it: no-store then forbids storing (ReasonSurrogateNoStore)
+// and max-age allows it whatever Cache-Control says.
 func (p Policy) Storable(req *http.Request, resp *http.Response) (bool, Reason) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		return false, ReasonMethod
 	}
 	status, rh := resp.StatusCode, resp.Header
-	reqCC, cc := CacheControlOf(req.Header), CacheControlOf(rh)
+	reqCC := CacheControlOf(req.Header)
+	cc, surrogate := p.responseCC(rh)
 	if status < 200 || status == http.StatusNotModified {
 		return false, ReasonStatus
 	}
@@ -112,6 +137,9 @@ func (p Policy) Storable(req *http.Request, resp *http.Response) (bool, Reason) 
 	if reqCC.NoStore {
 		return false, ReasonRequestNoStore
 	}
+	if cc.NoStore && surrogate {
+		return false, ReasonSurrogateNoStore
+	}
 	if cc.NoStore && !(cc.MustUnderstand && understood(status)) {
 		return false, ReasonNoStore
 	}
@@ -119,8 +147,11 @@ func (p Policy) Storable(req *http.Request, resp *http.Response) (bool, Reason) 
 		return false, ReasonPrivate
 	}
 	if !p.Private && req.Header.Get("Authorization") != "" &&
-		!cc.MustRevalidate && !cc.Public && !cc.SMaxAge.Set {
+		!cc.MustRevalidate && !cc.Public && !cc.SMaxAge.Set && !surrogate {
 		return false, ReasonAuthorization
+	}
+	if p.RefuseSetCookie && !p.Private && p.TTL <= 0 && len(rh.Values("Set-Cookie")) > 0 {
+		return false, ReasonSetCookie
 	}
 	if _, star := VaryFields(varyValue(rh)); star {
 		return false, ReasonVaryStar

@@ -90,11 +90,39 @@ func MergeNotModified(stored, notModified http.Header) http.Header {
 
 // UpdateEntry returns e freshened by a 304: its header merged
 // (MergeNotModified) and its request and response times replaced by those
-// of the validation exchange, from which its age now counts (§4.2.3).
+// of the validation exchange, from which its age now counts (§4.2.3). The
+// stored Age is dropped unless the 304 brings one: it was the age of the
+// response when first received, and the 304 restarts the count (an age
+// the 304 does not state is that of the exchange, age_value 0).
 func UpdateEntry(e Entry, notModified http.Header, requestTime, responseTime time.Time) Entry {
 	e.Header = MergeNotModified(e.Header, notModified)
+	if len(notModified.Values("Age")) == 0 {
+		e.Header.Del("Age")
+	}
 	e.RequestTime, e.ResponseTime = requestTime, responseTime
 	return e
+}
+
+// UpdateValidated returns e freshened by a 304 that answered a conditional
+// request the cache sent to validate e alone (ValidationHeaders(e.Header)).
+// RFC 9111 §4.3.3: the cache "uses the 304 to update the stored response it
+// used to validate". When the 304's validators select e (SelectForUpdate)
+// this is UpdateEntry. When they do not (the 304 carries no ETag or
+// Last-Modified, or another ETag than the one asked about), the 304 still
+// answers the question asked about e, so e is updated all the same, but
+// keeps its own ETag, which describes the stored body; the other fields are
+// merged as MergeNotModified does.
+func UpdateValidated(e Entry, notModified http.Header, requestTime, responseTime time.Time) Entry {
+	if len(SelectForUpdate(notModified, []Entry{e})) > 0 {
+		return UpdateEntry(e, notModified, requestTime, responseTime)
+	}
+	etag := e.Header.Values("Etag")
+	up := UpdateEntry(e, notModified, requestTime, responseTime)
+	if len(etag) > 0 {
+		up.Header.Del("Etag")
+		up.Header["Etag"] = append([]string(nil), etag...)
+	}
+	return up
 }
 
 // SelectForUpdate returns the indexes of the stored responses (all for one

@@ -128,3 +128,52 @@ func TestSelectForUpdateUnquotedETag_A1(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateValidated: a 304 answering the conditional request made for one
+// stored response validates it (RFC 9111 §4.3.3) even without validators or
+// with another ETag (the http-tests cc-resp-no-cache-revalidate,
+// conditional-etag-strong-generate and 304-etag-update-response-ETag
+// scenarios); the stored ETag is kept, other fields are updated, and the
+// stored Age no longer counts.
+func TestUpdateValidated(t *testing.T) {
+	tests := []struct {
+		name   string
+		stored http.Header
+		nm     http.Header
+		want   http.Header
+	}{
+		{"no validators in 304",
+			hdr("ETag", `"abcd"`, "Cache-Control", "no-cache", "X-A", "1", "Age", "100"),
+			hdr("X-A", "2", "Date", date(hour)),
+			hdr("ETag", `"abcd"`, "Cache-Control", "no-cache", "X-A", "2", "Date", date(hour))},
+		{"other etag in 304",
+			hdr("ETag", `"abcdef"`, "Cache-Control", "max-age=2", "Test", "A"),
+			hdr("ETag", `"ghijkl"`, "Cache-Control", "max-age=2", "Test", "B"),
+			hdr("ETag", `"abcdef"`, "Cache-Control", "max-age=2", "Test", "B")},
+		{"matching etag",
+			hdr("ETag", `"x"`, "Test", "A"),
+			hdr("ETag", `"x"`, "Test", "B", "Age", "5"),
+			hdr("ETag", `"x"`, "Test", "B", "Age", "5")},
+		{"last-modified only, 304 bare",
+			hdr("Last-Modified", date(-day), "Test", "A"),
+			hdr("Test", "B"),
+			hdr("Last-Modified", date(-day), "Test", "B")},
+		{"stored without etag adopts the 304's",
+			hdr("Last-Modified", date(-day)),
+			hdr("ETag", `"new"`),
+			hdr("Last-Modified", date(-day), "ETag", `"new"`)},
+	}
+	for _, tt := range tests {
+		e := Entry{Status: 200, Header: tt.stored, RequestTime: t0, ResponseTime: t0}
+		got := UpdateValidated(e, tt.nm, at(hour), at(hour+sec))
+		if diff := cmp.Diff(tt.want, got.Header); diff != "" {
+			t.Errorf("%s: header mismatch (-want +got):\n%s", tt.name, diff)
+		}
+		if !got.RequestTime.Equal(at(hour)) || !got.ResponseTime.Equal(at(hour+sec)) {
+			t.Errorf("%s: times %v %v, want the validation exchange's", tt.name, got.RequestTime, got.ResponseTime)
+		}
+		if tt.stored.Get("X-A") == "1" && tt.stored.Get("Age") != "100" {
+			t.Errorf("%s: the stored header was modified", tt.name)
+		}
+	}
+}

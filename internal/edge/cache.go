@@ -44,6 +44,9 @@ func (x *exchange) tryServe() bool {
 	if x.wantsSlices() && (!x.h.originIgnoresRange(x.dom) || x.h.hasEntry(metaKey(obj))) {
 		// An origin that ignores Range (C08) gets whole-object fetches,
 		// but an object already held in slices is still served from them.
+		if x.serveUnsizedRange(obj, varyMiss) {
+			return true // size unknown: see partial.go
+		}
 		return x.serveSliced(obj, varyMiss)
 	}
 	return x.serveMiss(obj, varyMiss)

@@ -16,6 +16,10 @@ import (
 	"github.com/strata-cdn/strata/internal/cachestore"
 )
 
+// testHookFillWaits, if set (by tests only), is called when a fill starts
+// waiting for the fill before it (fill.prev).
+var testHookFillWaits func(key string)
+
 // errAbandoned ends a fill whose clients all left when finishing it would
 // read more than MaxBackgroundFill (or when it could not be cached).
 var errAbandoned = errors.New("fetch abandoned: every client left")
@@ -28,8 +32,13 @@ var errAbandoned = errors.New("fetch abandoned: every client left")
 // client: it completes into the cache after they hang up (C09) unless more
 // than MaxBackgroundFill would remain to be read.
 type fill struct {
-	h   *Handler
-	key string // the object key it was started for (the collapsing key)
+	h     *Handler
+	key   string // the object key it was started for (the collapsing key)
+	alias string // the variant key it stores under, when another; guarded by Handler.mu
+	// prev is a fill of the same key whose response could not answer the
+	// request that started this one: this fill waits for it to be stored
+	// and then validates it rather than fetching the object again.
+	prev *fill
 
 	ready chan struct{} // closed when the fields below are set
 
@@ -43,6 +52,8 @@ type fill struct {
 	shared      bool        // stored: followers may read the body
 	reason      string      // why the response is not stored ("no-store"), if not
 	vary        string      // the response's Vary
+	reqTime     time.Time   // when the request that got the response was sent
+	respTime    time.Time   // when the response header arrived
 	varyKey     string      // the leader's variant key under vary
 	revalErr    bool        // a validation got an error status (RFC 5861 §4)
 	stream      io.Reader   // the body of a response not stored, for the leader alone
@@ -75,14 +86,28 @@ type fillSpec struct {
 // is in flight and the object is stored (a fill finished meanwhile), it
 // returns the entry instead. The caller joins as a reader when join is set
 // and must then call release.
+//
+// A request joins a fill only while that fill's response may answer it
+// (fill.joinable): once the response header has arrived, a response that is
+// not stored, or that is not fresh for this request (stale on arrival, or
+// the request asks for a fresher one), is not handed to it; it gets a fetch
+// of its own, which takes the fill's place in the map and, when the other
+// response is being stored, validates it once stored (RFC 9111 §4.3) rather
+// than fetching the object unconditionally.
 func (h *Handler) acquireFill(key string, spec fillSpec, join bool) (f *fill, leader bool, e *cachestore.Entry) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var prev *fill
 	if f := h.fills[key]; f != nil {
-		if join {
-			f.join()
+		if f.joinable(spec, h.now()) {
+			if join {
+				f.join()
+			}
+			return f, false, nil
 		}
-		return f, false, nil
+		if f.shared && spec.validate == nil {
+			prev = f
+		}
 	}
 	if spec.validate == nil {
 		// A fill removes itself only after committing, so under h.mu
@@ -95,7 +120,7 @@ func (h *Handler) acquireFill(key string, spec fillSpec, join bool) (f *fill, le
 	if h.closed {
 		return nil, false, nil
 	}
-	f = &fill{h: h, key: key, ready: make(chan struct{}), size: -1, running: true}
+	f = &fill{h: h, key: key, ready: make(chan struct{}), size: -1, running: true, prev: prev}
 	f.cond.L = &f.mu
 	if join {
 		f.readers = 1
@@ -107,6 +132,33 @@ func (h *Handler) acquireFill(key string, spec fillSpec, join bool) (f *fill, le
 		f.run(spec)
 	}()
 	return f, true, nil
+}
+
+// joinable reports whether a request described by spec may share f's
+// response. Before the response header arrives it may: the request came
+// before the response, as it would have if it had gone to the origin
+// itself. Afterwards only a stored response that RFC 9111 §4 lets this
+// request reuse (fresh, or stale within its max-stale) may answer it, or
+// the stored entry a 304 just freshened; a response stale on arrival must
+// not be reused (§4.2) however it reached the cache.
+func (f *fill) joinable(spec fillSpec, now time.Time) bool {
+	select {
+	case <-f.ready:
+	default:
+		return true
+	}
+	switch {
+	case f.notModified:
+		return true
+	case f.err != nil || !f.shared:
+		return false
+	}
+	e := cachepolicy.Entry{Status: f.status, Header: f.stored, RequestTime: f.reqTime, ResponseTime: f.respTime}
+	switch spec.policy.Decide(e, spec.client, now).Action {
+	case cachepolicy.Fresh, cachepolicy.StaleServe:
+		return true
+	}
+	return false
 }
 
 // join registers a reader.
@@ -136,10 +188,38 @@ func (f *fill) closeIfUnused() {
 // unlist removes f from the in-flight fills.
 func (f *fill) unlist() {
 	f.h.mu.Lock()
-	if f.h.fills[f.key] == f {
-		delete(f.h.fills, f.key)
+	for _, k := range []string{f.key, f.alias} {
+		if k != "" && f.h.fills[k] == f {
+			delete(f.h.fills, k)
+		}
 	}
 	f.h.mu.Unlock()
+}
+
+// listAs lists f under the variant key it stores the response at too: the
+// first request for a URL looks up the variant before anyone knows that it
+// varies, and the requests after it, which know, must find this fill
+// rather than start another fetch.
+func (f *fill) listAs(key string) {
+	if key == f.key {
+		return
+	}
+	f.h.mu.Lock()
+	if f.h.fills[key] == nil {
+		f.h.fills[key] = f
+		f.alias = key
+	}
+	f.h.mu.Unlock()
+}
+
+// wait returns when f's body is complete or failed (and, when it was
+// stored, committed).
+func (f *fill) wait() {
+	f.mu.Lock()
+	for !f.done {
+		f.cond.Wait()
+	}
+	f.mu.Unlock()
 }
 
 // finish records the end of the body and wakes the readers.
@@ -173,6 +253,20 @@ func (f *fill) run(spec fillSpec) {
 		}
 	}()
 
+	if f.prev != nil {
+		// The response in flight must be validated before this request
+		// may use it: wait until it is stored, then validate the entry.
+		if testHookFillWaits != nil {
+			testHookFillWaits(f.key)
+		}
+		f.prev.wait()
+		f.prev = nil
+		if e, err := h.Cache.Get(f.key); err == nil {
+			meta := e.Meta
+			e.Close()
+			spec.validate = &meta
+		}
+	}
 	resp, reqTime, respTime, err := f.fetch(ctx, spec, spec.validate)
 	if err == nil && spec.validate != nil && resp.StatusCode == http.StatusNotModified {
 		resp.Body.Close()
@@ -181,8 +275,8 @@ func (f *fill) run(spec fillSpec) {
 			f.finish(nil)
 			return
 		}
-		// The 304 selects no stored response (RFC 9111 §4.3.4): ask again
-		// without conditions.
+		// The stored entry could not be updated (it was evicted
+		// meanwhile): its body is gone, so ask again without conditions.
 		resp, reqTime, respTime, err = f.fetch(ctx, spec, nil)
 	}
 	if err != nil {
@@ -195,6 +289,7 @@ func (f *fill) run(spec fillSpec) {
 	f.status = resp.StatusCode
 	f.header = responseHeader(resp)
 	f.size = resp.ContentLength
+	f.reqTime, f.respTime = reqTime, respTime
 	f.vary = strings.Join(resp.Header.Values("Vary"), ",")
 	f.revalErr = spec.validate != nil && cachepolicy.IsRevalidationError(resp.StatusCode)
 	storable, reason := spec.policy.Storable(&http.Request{Method: http.MethodGet, Header: spec.client}, resp)
@@ -214,7 +309,8 @@ func (f *fill) run(spec fillSpec) {
 	f.reason = string(reason)
 	f.stored = f.header.Clone()
 	// A Set-Cookie belongs to the client that caused it; the cache never
-	// hands it to anyone else.
+	// hands it to anyone else. A response with one is stored only under a
+	// cache rule (cachepolicy.Policy.RefuseSetCookie), and then without it.
 	f.stored.Del("Set-Cookie")
 
 	if !storable {
@@ -244,6 +340,7 @@ func (f *fill) run(spec fillSpec) {
 	f.spool = spool
 	f.mu.Unlock()
 
+	f.listAs(storeKey)
 	h.recordVary(spec.primary, f.vary)
 	w, err := h.Cache.NewWriter(storeKey, cachestore.Meta{
 		Status: resp.StatusCode, Header: f.stored, RequestTime: reqTime, ResponseTime: respTime,
@@ -341,14 +438,16 @@ func (b *idleBody) Close() error {
 	return err
 }
 
-// applyNotModified freshens the stored entry with a 304 (RFC 9111 §4.3.4)
-// and reports whether the 304 selected it.
+// applyNotModified freshens the stored entry with a 304 and reports whether
+// it could. The fill's conditional request was made from that one entry
+// (cachepolicy.ValidationHeaders), so the 304 validates it even when it
+// carries no validator or another ETag (RFC 9111 §4.3.3; see
+// cachepolicy.UpdateValidated). The 304's Set-Cookie is not stored, as no
+// stored response carries one.
 func (f *fill) applyNotModified(spec fillSpec, hdr http.Header, reqTime, respTime time.Time) bool {
 	stored := policyEntry(*spec.validate)
-	if len(cachepolicy.SelectForUpdate(hdr, []cachepolicy.Entry{stored})) == 0 {
-		return false
-	}
-	up := cachepolicy.UpdateEntry(stored, hdr, reqTime, respTime)
+	up := cachepolicy.UpdateValidated(stored, hdr, reqTime, respTime)
+	up.Header.Del("Set-Cookie")
 	meta := cachestore.Meta{Status: up.Status, Header: up.Header, RequestTime: up.RequestTime, ResponseTime: up.ResponseTime, Extra: spec.validate.Extra}
 	if err := f.h.Cache.UpdateMeta(f.key, meta); err != nil {
 		f.h.log.Warn("edge: cannot update cached headers after 304", "key", f.key, "err", err)

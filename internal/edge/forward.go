@@ -39,8 +39,8 @@ func originURL(d *Domain, reqURL *url.URL) *url.URL {
 // exchange: the client's fields without the hop-by-hop ones (RFC 9110
 // §7.6.1), optionally without Range and the conditional fields (a cache fill
 // fetches the whole representation unconditionally), plus Via and CDN-Loop
-// naming this node (RFC 9110 §7.6.3, RFC 8586), the request ID and
-// X-Forwarded-For.
+// naming this node (RFC 9110 §7.6.3, RFC 8586), its Surrogate-Capability
+// (surrogate.go), the request ID and X-Forwarded-For.
 func (x *exchange) originHeader(keepConditionals bool) http.Header {
 	hd := x.r.Header.Clone()
 	if hd == nil {
@@ -58,6 +58,7 @@ func (x *exchange) originHeader(keepConditionals bool) http.Header {
 	}
 	hd["Via"] = append(hd["Via"], proto+" "+x.h.nodeID)
 	hd["Cdn-Loop"] = append(hd["Cdn-Loop"], x.h.nodeID)
+	x.h.addSurrogateCapability(hd)
 	hd.Set("X-Request-Id", x.id)
 	if ip, _, err := net.SplitHostPort(x.r.RemoteAddr); err == nil {
 		if prior := hd.Values("X-Forwarded-For"); len(prior) > 0 {

@@ -239,7 +239,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rule := x.dom.rule(r.URL.Path)
-	x.policy = h.Policy
+	x.policy = h.edgePolicy()
 	if rule != nil {
 		if rule.TTL > 0 {
 			x.policy.TTL = rule.TTL

@@ -45,6 +45,9 @@ func (x *exchange) writeHead(status int, hdr http.Header, xcache string) {
 	for k, v := range hdr {
 		out[k] = v
 	}
+	// Surrogate-Control speaks to surrogates only; this node consumed it
+	// (surrogate.go).
+	out.Del("Surrogate-Control")
 	if et := out.Get("Etag"); et != "" {
 		// A1: the edge's responses always carry a valid quoted ETag,
 		// whatever the origin sent.

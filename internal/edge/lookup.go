@@ -21,6 +21,8 @@ import (
 //	                       which escapes "#"); VK is empty when nothing varies
 //	primary#v=VK#meta      the object-level headers of an object cached in slices
 //	primary#v=VK#slice=N   slice N of that object
+//	primary#v=VK#part      a partial response (206) to a suffix range request
+//	                       for an object of unknown size (partial.go)
 //
 // Invalidating a URL deletes the prefix primary+"#".
 

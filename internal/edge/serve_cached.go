@@ -43,8 +43,11 @@ func (e errPrime) Unwrap() error { return e.err }
 // describe the whole representation, are never put on a 206 (C07). It
 // returns an errPrime when prime failed and nothing was written.
 func (x *exchange) serve(rep representation) error {
+	// The header is served as stored or received, Content-Range included:
+	// a 206 passed on keeps the origin's (RFC 9110 §15.3.7 requires it),
+	// and a 200 that carries one keeps it (RFC 9111 §3.1: a cache stores
+	// the fields it received). A 206 or 416 made here sets its own.
 	hdr := rep.header.Clone()
-	hdr.Del("Content-Range")
 	if rep.age != "" {
 		hdr.Set("Age", rep.age)
 	}
@@ -156,6 +159,7 @@ func (x *exchange) serveMultipart(rep representation, hdr http.Header, ranges []
 		}
 	}
 	removeChecksums(hdr)
+	hdr.Del("Content-Range") // each part has its own (RFC 9110 §14.6)
 	hdr.Set("Content-Type", mp.ContentType())
 	hdr.Set("Content-Length", strconv.FormatInt(mp.Length(), 10))
 	x.writeHead(http.StatusPartialContent, hdr, rep.xcache)
@@ -170,10 +174,20 @@ func (x *exchange) serveMultipart(rep representation, hdr http.Header, ranges []
 // validators returns the representation's validators for the conditional
 // fields. Last-Modified counts for If-Range only when it is strong, at
 // least a second before Date (RFC 9110 §8.8.2.2).
+//
+// Without Last-Modified, If-Modified-Since alone is evaluated against Date,
+// as RFC 9111 §4.3.2 tells a cache to ("the Date field value, or if that is
+// absent, the time the response was received"); If-Unmodified-Since is then
+// not, since a representation without a modification date ignores it (RFC
+// 9110 §13.1.4).
 func (x *exchange) validators(hdr http.Header) httphdr.Validators {
 	v := httphdr.Validators{ETag: hdr.Get("Etag"), Now: x.h.now()}
 	if lm, err := httphdr.ParseHTTPDate(hdr.Get("Last-Modified")); err == nil {
 		v.LastModified = lm
+	} else if hdr.Get("Last-Modified") == "" && x.r.Header.Get("If-Unmodified-Since") == "" {
+		if date, err := httphdr.ParseHTTPDate(hdr.Get("Date")); err == nil {
+			v.LastModified = date
+		}
 	}
 	return v
 }

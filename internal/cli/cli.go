@@ -23,6 +23,7 @@ Usage:
   strata doctor URL [--origin ADDR] [--resolve HOST:PORT:ADDR] [--expect-cname NAME] [--json] [--timeout D]
   strata purge [--admin URL] [--mode delete|stale] [--wait] URL... | --prefix URL | --domain HOST
   strata prefetch [--admin URL] [--wait] [--concurrency N] [--timeout D] URL...
+  strata logs analyze FILE... [--json] [--html FILE] [--format auto|strata|nginx] [--bucket D]
   strata version
 
 Run "strata serve --help" for the serve flags. Credentials for the S3 API
@@ -45,6 +46,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return purge(ctx, args[1:], stdout, stderr)
 	case "prefetch":
 		return prefetch(ctx, args[1:], stdout, stderr)
+	case "logs":
+		return logsCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "strata", Version())
 		return ExitOK

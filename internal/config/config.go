@@ -34,6 +34,9 @@ type Edge struct {
 	// TLSListen, TLSRoots: the HTTPS listener and its trust store (tls.go).
 	TLSListen string `yaml:"tls_listen"`
 	TLSRoots  string `yaml:"tls_roots"`
+	// AccessLog is the edge's access log (docs/logs.md): a file path, "-"
+	// for standard error, or "off". Default: <data_dir>/logs/edge-access.log.
+	AccessLog string `yaml:"access_log"`
 }
 
 // Cache bounds the edge's two cache tiers.

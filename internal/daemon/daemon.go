@@ -44,6 +44,7 @@ type Daemon struct {
 	lifecycle *objstore.Lifecycle
 	cache     *cachestore.Store
 	edge      *edge.Handler
+	accessLog *accessLog // the edge's access log, closed after the edge (edge.go)
 	admin     *admin.Handler
 	live      *liveService
 	reg       *prometheus.Registry
@@ -237,6 +238,7 @@ func (d *Daemon) closeEngines() {
 		d.edge.Close()
 		d.edge = nil
 	}
+	d.closeAccessLog()
 	if d.cache != nil {
 		if err := d.cache.Close(); err != nil {
 			d.log.Error("close edge cache", "err", err)

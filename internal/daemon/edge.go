@@ -40,12 +40,16 @@ func (d *Daemon) startEdge() error {
 	if err != nil {
 		return err
 	}
+	if err := d.openAccessLog(); err != nil {
+		return err
+	}
 	d.edge = &edge.Handler{
-		NodeID:  d.cfg.NodeID,
-		Domains: domains,
-		Cache:   cache,
-		TempDir: spool,
-		Logger:  d.log.With("service", "edge"),
+		NodeID:    d.cfg.NodeID,
+		Domains:   domains,
+		Cache:     cache,
+		TempDir:   spool,
+		Logger:    d.log.With("service", "edge"),
+		AccessLog: d.accessLog.logFunc(),
 	}
 	// Purge and prefetch tasks, on the admin listener under /edge/; the
 	// edge closes them when it closes. Stale marks live beside the cache.

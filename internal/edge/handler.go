@@ -74,6 +74,11 @@ type Handler struct {
 	// Now returns the current time for freshness and age. If nil,
 	// time.Now is used.
 	Now func() time.Time
+	// AccessLog, if set, receives a record of every request when its
+	// response ends, and "fill" records of origin traffic that outlives
+	// its request (accesslog.go, docs/logs.md). It runs on the serving
+	// goroutine and must not block (AccessLogWriter.Log queues or drops).
+	AccessLog func(*AccessRecord)
 
 	initOnce sync.Once
 	nodeID   string
@@ -92,7 +97,8 @@ type Handler struct {
 	noRange map[string]time.Time // origin host -> until when it is known to ignore Range
 	tasks   *Tasks               // the purge and prefetch tasks, closed first by Close
 
-	marks staleMarks // soft purges, checked at lookup (stalemarks.go)
+	marks  staleMarks     // soft purges, checked at lookup (stalemarks.go)
+	access accessRegistry // requests being logged, by ID (accesslog.go)
 
 	// onFillDone, if set, is called when a fill's goroutine ends (tests
 	// synchronise on it).
@@ -114,6 +120,7 @@ func (h *Handler) init() {
 			h.own = newTransport()
 			h.rt = h.own
 		}
+		h.rt = h.accountOrigin(h.rt) // for AccessLog; unchanged without one
 		h.log = h.Logger
 		if h.log == nil {
 			h.log = slog.New(slog.DiscardHandler)
@@ -221,6 +228,9 @@ func (h *Handler) requestID(r *http.Request) string {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.init()
 	x := &exchange{h: h, w: w, r: r, start: time.Now(), id: h.requestID(r)}
+	if h.AccessLog != nil {
+		defer h.beginAccess(x).end() // wraps x.w
+	}
 	x.dom = h.domainFor(r.Host)
 	if x.dom == nil {
 		x.fail(http.StatusNotFound, "MISS reason=unknown-host",

@@ -30,6 +30,23 @@ type LiveApp struct {
 	// SignSecret accepts signed publish URLs, ?expires=UNIX&sign=HEX with
 	// HEX = hex(HMAC-SHA256(sign_secret, "/APP/STREAM?expires=UNIX")).
 	SignSecret string `yaml:"sign_secret"`
+	// Hooks are HTTP callbacks on publish, unpublish and play.
+	Hooks LiveHooks `yaml:"hooks"`
+}
+
+// LiveHooks are an app's HTTP callbacks: Strata POSTs JSON
+// {action, app, stream, client_addr, params, node} to each URL. A 2xx
+// answer to on_publish or on_play allows; another answer refuses, with
+// the body as the reason.
+type LiveHooks struct {
+	OnPublish   string `yaml:"on_publish"`
+	OnUnpublish string `yaml:"on_unpublish"`
+	OnPlay      string `yaml:"on_play"`
+	// Timeout bounds one call; 0 means 5s.
+	Timeout Duration `yaml:"timeout"`
+	// OnFailure decides a publish or play whose hook failed (unreachable,
+	// timed out, 5xx): "deny" (the default, also for "") or "allow".
+	OnFailure string `yaml:"on_failure"`
 }
 
 // LiveHLS configures HLS packaging.

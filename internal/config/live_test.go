@@ -41,3 +41,39 @@ live:
 		t.Errorf("disabled live with a bad address: %v; want no problem", err)
 	}
 }
+
+func TestLiveHooks(t *testing.T) {
+	cfg, err := Parse([]byte(`
+live:
+  apps:
+    - name: live
+      publish_key: k
+      hooks: {on_publish: "http://127.0.0.1:8085/publish", on_play: "https://auth.example.test/play", timeout: 2s, on_failure: allow}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := LiveHooks{OnPublish: "http://127.0.0.1:8085/publish", OnPlay: "https://auth.example.test/play", Timeout: Duration(2e9), OnFailure: "allow"}
+	if diff := cmp.Diff(want, cfg.Live.Apps[0].Hooks); diff != "" {
+		t.Errorf("hooks (-want +got):\n%s", diff)
+	}
+	_, err = Parse([]byte(`
+live:
+  apps:
+    - name: live
+      publish_key: k
+      hooks: {on_publish: "ftp://h/p", on_unpublish: "/relative", on_play: "http://h/p", timeout: 5m, on_failure: maybe}
+`))
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *Error", err)
+	}
+	var got []string
+	for _, p := range ce.Problems {
+		got = append(got, p.Path)
+	}
+	wantPaths := []string{"live.apps[0].hooks.on_publish", "live.apps[0].hooks.on_unpublish", "live.apps[0].hooks.timeout", "live.apps[0].hooks.on_failure"}
+	if diff := cmp.Diff(wantPaths, got); diff != "" {
+		t.Errorf("problem paths (-want +got):\n%s\n%v", diff, err)
+	}
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -46,5 +47,32 @@ func (p *problems) live(c *Config) {
 		if a.PublishKey == "" && a.SignSecret == "" {
 			p.add(path, "app %q has neither publish_key nor sign_secret, so nobody could publish to it; set one", a.Name)
 		}
+		p.liveHooks(path+".hooks", a.Hooks)
+	}
+}
+
+// liveHooks checks an app's hooks.
+func (p *problems) liveHooks(path string, h LiveHooks) {
+	for _, x := range []struct{ key, url string }{{"on_publish", h.OnPublish}, {"on_unpublish", h.OnUnpublish}, {"on_play", h.OnPlay}} {
+		if x.url == "" {
+			continue
+		}
+		u, err := url.Parse(x.url)
+		switch {
+		case err != nil:
+			p.add(path+"."+x.key, "%q is not a URL: %v", x.url, err)
+		case u.Scheme != "http" && u.Scheme != "https":
+			p.add(path+"."+x.key, "%q: scheme must be http or https", x.url)
+		case u.Host == "":
+			p.add(path+"."+x.key, "%q has no host; write e.g. \"http://127.0.0.1:8085/hooks/publish\"", x.url)
+		}
+	}
+	if d := h.Timeout.D(); d != 0 && (d < 10*time.Millisecond || d > time.Minute) {
+		p.add(path+".timeout", "%v: must be from 10ms to 1m (0 means 5s)", d)
+	}
+	switch h.OnFailure {
+	case "", "deny", "allow":
+	default:
+		p.add(path+".on_failure", "%q: must be deny (refuse when the hook fails) or allow", h.OnFailure)
 	}
 }

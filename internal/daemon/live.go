@@ -42,21 +42,26 @@ func (d *Daemon) startLive(metrics *httpMetrics) error {
 	}
 	log := d.log.With("service", "live")
 	hub := &live.Hub{Logger: log, GOPCacheBytes: int(lc.GOPCache)}
+	policy := live.Policy{}
+	for _, a := range lc.Apps {
+		policy.Apps = append(policy.Apps, live.App{Name: a.Name, PublishKey: a.PublishKey, SignSecret: a.SignSecret,
+			Hooks: live.Hooks{
+				OnPublish: a.Hooks.OnPublish, OnUnpublish: a.Hooks.OnUnpublish, OnPlay: a.Hooks.OnPlay,
+				Timeout: a.Hooks.Timeout.D(), AllowOnFailure: a.Hooks.OnFailure == "allow",
+			}})
+	}
+	hooks := &live.HookClient{Logger: log, NodeID: d.cfg.NodeID}
 	lh := &livehttp.Handler{
-		Hub: hub, NodeID: d.cfg.NodeID, Logger: log,
+		Hub: hub, NodeID: d.cfg.NodeID, Logger: log, Policy: policy, Hooks: hooks,
 		HLS: hls.Options{TargetDuration: lc.HLS.SegmentDuration.D(), PlaylistSize: lc.HLS.PlaylistSize},
 	}
 	lh.Start()
-	policy := live.Policy{}
-	for _, a := range lc.Apps {
-		policy.Apps = append(policy.Apps, live.App{Name: a.Name, PublishKey: a.PublishKey, SignSecret: a.SignSecret})
-	}
 	if len(policy.Apps) == 0 {
 		log.Warn("live.apps is empty: any app may publish over RTMP, but only from this machine (loopback); declare live.apps with a publish_key to accept other publishers")
 	}
 	playBase := "http://" + hln.Addr().String()
 	rs := &rtmpserver.Server{
-		Hub: hub, Policy: policy, Logger: d.log.With("service", "rtmp"),
+		Hub: hub, Policy: policy, Logger: d.log.With("service", "rtmp"), Hooks: hooks,
 		PlayHint: func(k live.Key) string { return playBase + "/live/" + k.String() + ".flv" },
 	}
 	d.live = &liveService{hub: hub, http: lh, rtmp: rs, rtmpLn: rln}

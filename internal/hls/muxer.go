@@ -81,6 +81,7 @@ type Muxer struct {
 	segments   []*Segment // complete segments, oldest first
 	discontSeq uint64     // discontinuities among segments dropped from the window
 	ended      bool
+	endedAt    time.Time // when End was called
 }
 
 // building is a segment being written.
@@ -366,11 +367,12 @@ func (m *Muxer) slide(now time.Time) {
 	m.Prune(now)
 }
 
-// Prune forgets segments that left the playlist more than Retention ago.
+// Prune forgets segments that left the playlist more than Retention ago,
+// and every segment of a session that ended more than Retention ago.
 func (m *Muxer) Prune(now time.Time) {
 	keep := m.segments[:0]
 	for _, s := range m.segments {
-		if !s.LeftPlaylist.IsZero() && now.Sub(s.LeftPlaylist) > m.Retention() {
+		if left, ok := m.leftAt(s); ok && now.Sub(left) > m.Retention() {
 			continue
 		}
 		keep = append(keep, s)
@@ -384,7 +386,32 @@ func (m *Muxer) End(now time.Time) {
 	if m.cur != nil {
 		m.cut(now, m.cur.last+40) // the last frame lasts about a frame
 	}
-	m.ended = true
+	m.ended, m.endedAt = true, now
+}
+
+// leftAt returns when s stopped being listed in a live playlist: when it
+// slid out of the window, or when the session ended.
+func (m *Muxer) leftAt(s *Segment) (time.Time, bool) {
+	switch {
+	case !s.LeftPlaylist.IsZero():
+		return s.LeftPlaylist, true
+	case m.ended:
+		return m.endedAt, true
+	}
+	return time.Time{}, false
+}
+
+// MaxAge is the longest a cache may keep s at now: the segment's remaining
+// retention once it left the live playlist (or the session ended), and the
+// full Retention while it is listed, since its retention has not begun. It
+// is never negative. Case C30: a cache that honours it never holds a
+// segment the origin has already dropped.
+func (m *Muxer) MaxAge(s *Segment, now time.Time) time.Duration {
+	left, ok := m.leftAt(s)
+	if !ok {
+		return m.Retention()
+	}
+	return max(0, m.Retention()-now.Sub(left))
 }
 
 // Segment returns the segment named name, if still retained.

@@ -194,3 +194,58 @@ func TestEndedPlaylist(t *testing.T) {
 		t.Errorf("ended playlist = %q (%v); want the last segment and EXT-X-ENDLIST", pl, err)
 	}
 }
+
+// A segment's max-age is its full retention while listed and what is left
+// of it after it leaves the playlist or the session ends, so no cache
+// keeps it longer than the muxer does (case C30).
+func TestSegmentMaxAge_C30(t *testing.T) {
+	m := New(Options{Stream: "live/radio", Session: "r", TargetDuration: time.Second, PlaylistSize: 3})
+	write(t, m, t0, aacSeq(0x12, 0x10))
+	// Segment k completes at t0 + (k+1)s; r-0 leaves the playlist when
+	// r-3 completes, at t0+4s.
+	now := t0
+	for ms := uint32(0); ms <= 6000; ms += 20 {
+		if ms%1000 == 0 {
+			now = t0.Add(time.Duration(ms) * time.Millisecond)
+		}
+		write(t, m, now, aacFrame(ms))
+	}
+	left := t0.Add(4 * time.Second)
+	seg0, _ := m.Segment("r-0.ts")
+	seg5, ok := m.Segment("r-5.ts")
+	if seg0 == nil || !ok {
+		t.Fatalf("r-0.ts %v, r-5.ts %v; want both retained", seg0, ok)
+	}
+	cases := []struct {
+		name string
+		seg  *Segment
+		at   time.Time
+		want time.Duration
+	}{
+		{"listed", seg5, now, 6 * time.Second},
+		{"just left", seg0, left, 6 * time.Second},
+		{"near the end of retention", seg0, left.Add(4500 * time.Millisecond), 1500 * time.Millisecond},
+		{"at the end of retention", seg0, left.Add(6 * time.Second), 0},
+		{"past retention", seg0, left.Add(7 * time.Second), 0},
+	}
+	for _, tc := range cases {
+		if got := m.MaxAge(tc.seg, tc.at); got != tc.want {
+			t.Errorf("%s: MaxAge = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	// After the end, listed segments count down from the end too, and go
+	// when their retention is over.
+	end := now.Add(time.Second)
+	m.End(end)
+	if got, want := m.MaxAge(seg5, end.Add(2*time.Second)), 4*time.Second; got != want {
+		t.Errorf("listed segment 2s after the end: MaxAge = %v, want %v", got, want)
+	}
+	m.Prune(end.Add(m.Retention()))
+	if _, ok := m.Segment("r-5.ts"); !ok {
+		t.Errorf("r-5.ts gone at the end of its retention after the session ended")
+	}
+	m.Prune(end.Add(m.Retention() + time.Millisecond))
+	if n := m.Segments(); n != 0 {
+		t.Errorf("%d segments retained past the retention after the end; want 0", n)
+	}
+}

@@ -20,6 +20,9 @@ type App struct {
 	// SignSecret, when set, accepts signed URLs: ?expires=UNIX&sign=HEX
 	// (see Sign).
 	SignSecret string
+	// Hooks are the app's HTTP callbacks (on_publish, on_unpublish,
+	// on_play).
+	Hooks Hooks
 }
 
 // Policy decides who may publish. With no apps, only publishers on the
@@ -27,6 +30,16 @@ type App struct {
 // the machine itself without opening RTMP ingest to the network.
 type Policy struct {
 	Apps []App
+}
+
+// App returns the configured app named name.
+func (p Policy) App(name string) (App, bool) {
+	for _, a := range p.Apps {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return App{}, false
 }
 
 // Sign returns the signature of a publish URL for app/stream valid until

@@ -49,6 +49,9 @@ func (h *Handler) serveFLV(w http.ResponseWriter, r *http.Request, key live.Key)
 	case onlyVideo:
 		want.Audio = false
 	}
+	if !h.allowPlay(w, r, key, "flv") {
+		return
+	}
 	rd, err := s.Subscribe(live.ReaderOptions{Audio: want.Audio, Video: want.Video, Protocol: "flv"})
 	if err != nil {
 		if errors.Is(err, live.ErrStreamEnded) {

@@ -37,6 +37,11 @@ type Handler struct {
 	TrackWait time.Duration
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
+	// Policy holds the apps whose on_play hooks are called.
+	Policy live.Policy
+	// Hooks calls the on_play hooks. If nil, a HookClient logging to
+	// Logger is used.
+	Hooks *live.HookClient
 
 	mu        sync.Mutex               // guards packagers and closed
 	packagers map[live.Key][]*packager // publish sessions, oldest first
@@ -73,6 +78,9 @@ func (h *Handler) Start() {
 		h.mu.Lock()
 		h.quit = make(chan struct{})
 		h.packagers = map[live.Key][]*packager{}
+		if h.Hooks == nil {
+			h.Hooks = &live.HookClient{Logger: h.Logger, NodeID: h.NodeID}
+		}
 		h.mu.Unlock()
 		h.Hub.Watch(h.onPublish)
 	})
@@ -92,6 +100,10 @@ func (h *Handler) Close() {
 // ServeHTTP routes /live/{app}/{stream}.flv, .m3u8 and
 // /live/{app}/{stream}/{segment}.ts.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.preflight(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		h.fail(w, http.StatusMethodNotAllowed, "method %s is not allowed; live streams are read with GET", r.Method)
@@ -114,6 +126,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.fail(w, http.StatusNotFound, "%s is not a live stream URL; use /live/APP/STREAM.flv or /live/APP/STREAM.m3u8", r.URL.Path)
 	}
+}
+
+// preflight answers a CORS preflight (Fetch standard §3.2.2): players on
+// any origin may GET the streams, with any request headers (a player may
+// send Range or its own), since they carry no credentials.
+func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Access-Control-Allow-Origin", "*")
+	hdr.Set("Access-Control-Allow-Methods", "GET, HEAD")
+	if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+		hdr.Set("Access-Control-Allow-Headers", rh)
+	}
+	hdr.Set("Access-Control-Max-Age", "86400")
+	hdr.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // fail writes a plain-text error that says which node refused and why.

@@ -76,6 +76,7 @@ func (h *Handler) runPackager(s *live.Stream, p *packager) {
 		if err == nil {
 			p.mu.Lock()
 			p.mux = hls.New(opts)
+			p.notifyLocked()
 			p.mu.Unlock()
 			h.feed(ctx, rd, p)
 			rd.Close()
@@ -165,6 +166,9 @@ func (h *Handler) servePlaylist(w http.ResponseWriter, r *http.Request, key live
 		h.notPublished(w, key)
 		return
 	}
+	if h.hasPlayHook(key) && !h.recentHLSViewer(p, r) && !h.allowPlay(w, r, key, "hls") {
+		return
+	}
 	wait := time.NewTimer(h.firstSegmentWait())
 	defer wait.Stop()
 	for {
@@ -233,20 +237,23 @@ func (h *Handler) serveSegment(w http.ResponseWriter, r *http.Request, key live.
 		p.mu.Lock()
 		var seg *hls.Segment
 		var ok bool
-		var retention time.Duration
+		var maxAge time.Duration
 		if p.mux != nil {
-			p.mux.Prune(h.now())
+			now := h.now()
+			p.mux.Prune(now)
 			seg, ok = p.mux.Segment(name)
-			retention = p.mux.Retention()
+			if ok {
+				maxAge = p.mux.MaxAge(seg, now)
+			}
 		}
 		p.mu.Unlock()
 		if !ok {
 			break
 		}
 		w.Header().Set("Content-Type", "video/mp2t")
-		// Case C30: no cache keeps a segment longer than the origin does
-		// after it leaves the playlist.
-		w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(retention.Seconds())))
+		// Case C30: no cache keeps a segment longer than the origin does:
+		// the max-age is what is left of its retention, rounded down.
+		w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int64(maxAge/time.Second)))
 		w.Header().Set("Content-Length", strconv.Itoa(len(seg.Data)))
 		if r.Method != http.MethodHead {
 			_, _ = w.Write(seg.Data)

@@ -1,6 +1,7 @@
 package rtmpserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,8 @@ type conn struct {
 	app    string
 	appQ   url.Values // query written after the app name, if any
 	stream *live.Stream
+	// unpublish is the on_unpublish notification due when the stream ends.
+	unpublish func()
 }
 
 // command is a decoded AMF0 command message.
@@ -56,6 +59,9 @@ func (s *Server) handle(nc net.Conn) {
 	err := c.run()
 	if c.stream != nil {
 		c.stream.Close()
+		if c.unpublish != nil {
+			c.unpublish()
+		}
 	}
 	switch {
 	case err == nil, errors.Is(err, errDone), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
@@ -256,6 +262,14 @@ func (c *conn) onPublish(cmd command) error {
 		_ = c.status(cmd, "error", "NetStream.Publish.Unauthorized", err.Error())
 		return errDone
 	}
+	app, _ := c.s.Policy.App(c.app)
+	ev := live.HookEvent{Action: live.ActionPublish, App: key.App, Stream: key.Name,
+		ClientAddr: c.nc.RemoteAddr().String(), Params: live.Params(query)}
+	if err := c.s.Hooks.Check(context.Background(), app.Hooks, ev); err != nil {
+		log.Warn("publish refused", "reason", err.Error())
+		_ = c.status(cmd, "error", "NetStream.Publish.Unauthorized", err.Error())
+		return errDone
+	}
 	st, err := c.s.Hub.Publish(key, c.nc.RemoteAddr().String())
 	if err != nil {
 		log.Warn("publish refused", "reason", err.Error())
@@ -263,6 +277,10 @@ func (c *conn) onPublish(cmd command) error {
 		return errDone
 	}
 	c.stream = st
+	if app.Hooks.OnUnpublish != "" {
+		ev.Action, ev.Session = live.ActionUnpublish, st.ID()
+		c.unpublish = func() { c.s.Hooks.Notify(app.Hooks, ev) }
+	}
 	return c.status(cmd, "status", "NetStream.Publish.Start", "publishing "+key.String())
 }
 

@@ -36,6 +36,9 @@ type Server struct {
 	// PlayHint, when set, returns where a stream can be played; it is
 	// named in the status sent to a client that tries RTMP play.
 	PlayHint func(key live.Key) string
+	// Hooks calls the apps' on_publish and on_unpublish hooks (see
+	// live.Hooks). If nil, a HookClient logging to Logger is used.
+	Hooks *live.HookClient
 
 	mu     sync.Mutex // guards the fields below
 	lns    map[net.Listener]struct{}
@@ -75,6 +78,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.conns = map[net.Conn]struct{}{}
 	}
 	s.lns[ln] = struct{}{}
+	if s.Hooks == nil {
+		s.Hooks = &live.HookClient{Logger: s.Logger}
+	}
 	s.mu.Unlock()
 	for {
 		c, err := ln.Accept()
@@ -125,7 +131,11 @@ func (s *Server) Close() error {
 	for c := range s.conns {
 		c.Close()
 	}
+	hooks := s.Hooks
 	s.mu.Unlock()
 	s.wg.Wait()
+	if hooks != nil {
+		hooks.Wait() // deliver the on_unpublish of the streams just ended
+	}
 	return nil
 }

@@ -79,7 +79,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 
-	d, err := daemon.New(cfg, daemon.Options{Logger: log, AccessKey: ak, SecretKey: sk, Version: Version()})
+	d, err := daemon.New(cfg, daemon.Options{Logger: log, AccessKey: ak, SecretKey: sk, Version: Version(), ConfigPath: *cfgPath})
 	if err != nil {
 		fmt.Fprintln(stderr, "strata serve:", err)
 		return ExitUsage

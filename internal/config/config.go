@@ -37,6 +37,13 @@ type Edge struct {
 	// AccessLog is the edge's access log (docs/logs.md): a file path, "-"
 	// for standard error, or "off". Default: <data_dir>/logs/edge-access.log.
 	AccessLog string `yaml:"access_log"`
+	// Parents are other Strata edges (an L2 tier) misses are fetched
+	// through, chosen by consistent hashing of the cache key, with one
+	// retry on the next parent (edge_tiers.go, case C18).
+	Parents []string `yaml:"parents"`
+	// ParentsFallbackOrigin fetches from the origin when the parents tried
+	// failed. Default: false (the failure is the answer).
+	ParentsFallbackOrigin bool `yaml:"parents_fallback_origin"`
 }
 
 // Cache bounds the edge's two cache tiers.
@@ -61,6 +68,10 @@ type Domain struct {
 	// OriginHost is the Host header sent to the origin. Default: the
 	// origin URL's host.
 	OriginHost string `yaml:"origin_host"`
+	// Origins are further origins tried in turn when the one before fails;
+	// HealthCheck probes them all (edge_tiers.go).
+	Origins     []string    `yaml:"origins"`
+	HealthCheck HealthCheck `yaml:"health_check"`
 	// Range selects how range requests reach the origin: "off" fetches
 	// whole objects, "on" fetches a range request's slices, "force" fetches
 	// every request in slices.
@@ -70,6 +81,16 @@ type Domain struct {
 	CacheRules []CacheRule `yaml:"cache_rules"`
 	// TLS is the domain's certificate on edge.tls_listen (tls.go).
 	TLS DomainTLS `yaml:"tls"`
+	// RequestHeaders edit requests to the origin (C12); ResponseHeaders
+	// edit responses to clients (C10); see edge_rules.go.
+	RequestHeaders  HeaderRules `yaml:"request_headers"`
+	ResponseHeaders HeaderRules `yaml:"response_headers"`
+	// CORS makes the edge own the domain's CORS (C10).
+	CORS CORS `yaml:"cors"`
+	// MaxUpload is the largest request body forwarded; 0: no limit (C25).
+	MaxUpload ByteSize `yaml:"max_upload"`
+	// Timeouts are the domain's time limits.
+	Timeouts DomainTimeouts `yaml:"timeouts"`
 }
 
 // CacheRule overrides origin freshness for matching requests; the first

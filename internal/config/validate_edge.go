@@ -18,6 +18,9 @@ func (p *problems) edge(c *Config) {
 	if c.Edge.Cache.Disk < 0 {
 		p.add("edge.cache.disk", "must not be negative; 0 turns the disk tier off")
 	}
+	if strings.ContainsRune(c.Edge.AccessLog, 0) || (c.Edge.AccessLog != "" && strings.TrimSpace(c.Edge.AccessLog) == "") {
+		p.add("edge.access_log", "%q is not a path; write a file path, \"-\" for standard error, or \"off\"", c.Edge.AccessLog)
+	}
 	if c.Edge.Cache.MaxEntry <= 0 {
 		p.add("edge.cache.max_entry", "must be positive, e.g. \"1GiB\"")
 	}
@@ -44,6 +47,7 @@ func (p *problems) edge(c *Config) {
 		if d.SliceSize <= 0 || d.SliceSize%SliceAlign != 0 {
 			p.add(path+".slice_size", "%v: must be a positive multiple of 64KiB, e.g. \"1MiB\"", d.SliceSize)
 		}
+		p.domainRules(path, d) // edge_rules.go
 		for j, r := range d.CacheRules {
 			rp := fmt.Sprintf("%s.cache_rules[%d]", path, j)
 			if r.PathPrefix != "" && !strings.HasPrefix(r.PathPrefix, "/") {
@@ -59,6 +63,7 @@ func (p *problems) edge(c *Config) {
 			}
 		}
 	}
+	p.edgeTiers(c) // parents, origins, health checks (edge_tiers.go)
 	// An origin that is itself a domain of this deployment makes requests
 	// circle through the edge (case C06).
 	for i, d := range c.Domains {

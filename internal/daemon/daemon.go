@@ -32,6 +32,10 @@ type Options struct {
 	AccessKey, SecretKey string
 	// Version is reported in metrics.
 	Version string
+	// ConfigPath is the configuration file, re-read by SIGHUP and POST
+	// /edge/reload to apply changed domains (edge_reload.go). Empty: no
+	// reload.
+	ConfigPath string
 }
 
 // Daemon runs every service of one Strata node.
@@ -50,6 +54,8 @@ type Daemon struct {
 	reg       *prometheus.Registry
 	servers   []*server
 	tls       edgeTLS // the HTTPS listener's certificates (tls.go)
+
+	reload edgeReloader // SIGHUP and POST /edge/reload (edge_reload.go)
 
 	wg sync.WaitGroup // one per serving goroutine
 }
@@ -233,6 +239,7 @@ func (d *Daemon) close() {
 // closeEngines closes the edge (waiting for its background fetches), the
 // cache and the store, in that order.
 func (d *Daemon) closeEngines() {
+	d.stopReload()
 	d.tls.close()
 	if d.edge != nil {
 		d.edge.Close()

@@ -36,11 +36,15 @@ func (d *Daemon) startEdge() error {
 	if err := os.MkdirAll(spool, 0o755); err != nil {
 		return fmt.Errorf("edge spool directory: %w", err)
 	}
-	domains, err := d.edgeDomains()
+	domains, err := d.edgeDomains(d.cfg.Domains)
 	if err != nil {
 		return err
 	}
 	if err := d.openAccessLog(); err != nil {
+		return err
+	}
+	parents, err := edgeParents(d.cfg.Edge) // edge_tiers.go
+	if err != nil {
 		return err
 	}
 	d.edge = &edge.Handler{
@@ -51,6 +55,7 @@ func (d *Daemon) startEdge() error {
 		Logger:    d.log.With("service", "edge"),
 		AccessLog: d.accessLog.logFunc(),
 	}
+	d.edge.Parents, d.edge.ParentsFallbackOrigin = parents, d.cfg.Edge.ParentsFallbackOrigin
 	// Purge and prefetch tasks, on the admin listener under /edge/; the
 	// edge closes them when it closes. Stale marks live beside the cache.
 	tasks, err := edge.NewTasks(d.edge, edge.TasksOptions{
@@ -61,13 +66,16 @@ func (d *Daemon) startEdge() error {
 		return err
 	}
 	d.admin.Mount("/edge/", tasks.AdminHandler())
+	d.admin.Mount("GET /edge/egress", d.edge.EgressHandler()) // addresses to allow-list (C18)
+	// SIGHUP and POST /edge/reload apply a changed file (edge_reload.go).
+	d.startReload()
 	return nil
 }
 
 // edgeDomains translates the configured domains; with none, one domain for
 // every host fronts this node's own S3 listener.
-func (d *Daemon) edgeDomains() ([]edge.Domain, error) {
-	if len(d.cfg.Domains) == 0 {
+func (d *Daemon) edgeDomains(cds []config.Domain) ([]edge.Domain, error) {
+	if len(cds) == 0 {
 		addr := d.Addr("s3").(*net.TCPAddr)
 		host := addr.IP.String()
 		if addr.IP.IsUnspecified() {
@@ -76,8 +84,8 @@ func (d *Daemon) edgeDomains() ([]edge.Domain, error) {
 		origin := &url.URL{Scheme: "http", Host: net.JoinHostPort(host, fmt.Sprint(addr.Port))}
 		return []edge.Domain{{Host: "*", Origin: origin, Range: edge.RangeOn, SliceSize: int64(config.DefaultSliceSize)}}, nil
 	}
-	out := make([]edge.Domain, 0, len(d.cfg.Domains))
-	for i, cd := range d.cfg.Domains {
+	out := make([]edge.Domain, 0, len(cds))
+	for i, cd := range cds {
 		u, err := url.Parse(cd.Origin)
 		if err != nil { // validated already; kept for safety
 			return nil, fmt.Errorf("domains[%d].origin: %w", i, err)
@@ -94,6 +102,10 @@ func (d *Daemon) edgeDomains() ([]edge.Domain, error) {
 			SliceSize:  int64(cd.SliceSize),
 			Rules:      rules,
 		})
+		if err := edgeOrigins(i, cd, &out[len(out)-1]); err != nil { // edge_tiers.go
+			return nil, err
+		}
+		applyDomainRules(cd, &out[len(out)-1]) // edge_rules.go
 	}
 	return out, nil
 }

@@ -49,6 +49,7 @@ type node struct {
 	t       *testing.T
 	cmd     *exec.Cmd
 	dataDir string
+	cfgPath string // the configuration file it was started with
 	S3      string // base URL of the S3 API
 	Admin   string // base URL of the admin API
 	Edge    string // base URL of the edge (CDN)
@@ -80,6 +81,9 @@ type nodeConfig struct {
 	// wildcard makes the S3 API listen on every address (":0") instead of
 	// loopback only.
 	wildcard bool
+	// nodeID is node_id; "e2e-node" if empty (nodes of one tier chain need
+	// distinct IDs, or loop detection refuses their requests).
+	nodeID string
 }
 
 // startNode starts strata serve and waits until it logs that it is ready.
@@ -97,7 +101,10 @@ func startNode(t *testing.T, nc nodeConfig) *node {
 	if nc.wildcard {
 		s3Listen = ":0"
 	}
-	cfg := fmt.Sprintf("node_id: e2e-node\ndata_dir: %s\nlog: {level: debug, format: json}\ns3:\n  listen: %q\n  min_part_size: 5MiB\n%sadmin:\n  listen: 127.0.0.1:0\nedge:\n  listen: 127.0.0.1:0\n%slive:\n  rtmp_listen: 127.0.0.1:0\n  http_listen: %s\n%s%s", nc.dataDir, s3Listen, nc.s3extra, nc.edgeextra, liveListen, nc.liveextra, nc.extra)
+	if nc.nodeID == "" {
+		nc.nodeID = "e2e-node"
+	}
+	cfg := fmt.Sprintf("node_id: %s\ndata_dir: %s\nlog: {level: debug, format: json}\ns3:\n  listen: %q\n  min_part_size: 5MiB\n%sadmin:\n  listen: 127.0.0.1:0\nedge:\n  listen: 127.0.0.1:0\n%slive:\n  rtmp_listen: 127.0.0.1:0\n  http_listen: %s\n%s%s", nc.nodeID, nc.dataDir, s3Listen, nc.s3extra, nc.edgeextra, liveListen, nc.liveextra, nc.extra)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +118,7 @@ func startNode(t *testing.T, nc nodeConfig) *node {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	n := &node{t: t, cmd: cmd, dataDir: nc.dataDir, exitc: make(chan struct{})}
+	n := &node{t: t, cmd: cmd, dataDir: nc.dataDir, cfgPath: cfgPath, exitc: make(chan struct{})}
 	ready := make(chan struct{})
 	go n.readLog(stderr, ready)
 	t.Cleanup(func() {

@@ -86,6 +86,13 @@ type Domain struct {
 	// Origin is the origin's URL: scheme, host[:port] and an optional path
 	// prefix put before every request path. It must not be nil.
 	Origin *url.URL
+	// Origins are further origins serving the same content, tried in turn
+	// when Origin (or the one before) cannot be reached or answers 5xx, and
+	// skipped while health scoring or HealthCheck marks them down
+	// (parents.go, health.go). Empty: Origin alone.
+	Origins []*url.URL
+	// HealthCheck, if set, probes Origin and Origins actively (health.go).
+	HealthCheck *HealthCheck
 	// OriginHost is the Host header sent to the origin. Empty: the host of
 	// Origin.
 	OriginHost string
@@ -99,6 +106,19 @@ type Domain struct {
 	// Rules are the domain's cache rules; the first match wins. Empty: the
 	// origin's headers alone decide.
 	Rules []CacheRule
+	// RequestHeaders edit the header of every request to the origin,
+	// after the edge has added its own fields (headerrules.go, C12).
+	RequestHeaders HeaderRules
+	// ResponseHeaders edit the header of every response to the client
+	// (C10).
+	ResponseHeaders HeaderRules
+	// CORS, if set, makes the edge own the domain's CORS (cors.go, C10).
+	CORS *CORS
+	// MaxUpload, if positive, is the largest request body forwarded to
+	// the origin; a larger one is answered 413 (bodypolicy.go, C25).
+	MaxUpload int64
+	// Timeouts are the domain's time limits (timeouts.go).
+	Timeouts Timeouts
 }
 
 // sliceSize returns the effective slice size.
@@ -135,8 +155,9 @@ func (d *Domain) originHost() string {
 func (h *Handler) domainFor(hostport string) *Domain {
 	host := stripPort(hostport)
 	var wildcard *Domain
-	for i := range h.Domains {
-		d := &h.Domains[i]
+	domains := h.domains() // reconfig.go
+	for i := range domains {
+		d := &domains[i]
 		if d.Host == "*" {
 			if wildcard == nil {
 				wildcard = d

@@ -69,6 +69,7 @@ func (x *exchange) originHeader(keepConditionals bool) http.Header {
 	if _, ok := hd["User-Agent"]; !ok {
 		hd["User-Agent"] = nil // do not let net/http add its own
 	}
+	x.dom.RequestHeaders.apply(hd) // headerrules.go
 	return hd
 }
 
@@ -83,7 +84,7 @@ func newOriginRequest(ctx context.Context, d *Domain, method string, reqURL *url
 		Header:        hdr,
 		Host:          d.originHost(),
 		ContentLength: length,
-	}).WithContext(ctx)
+	}).WithContext(withUpstream(ctx, d, reqURL)) // parents.go may send it elsewhere
 	if body != nil && length != 0 {
 		req.Body = io.NopCloser(body)
 	}
@@ -99,6 +100,10 @@ func responseHeader(resp *http.Response) http.Header {
 
 // originError answers a failed origin request.
 func (x *exchange) originError(err error, xcache string) {
+	if x.uploadTooLarge() { // bodypolicy.go
+		x.refuseUpload(-1)
+		return
+	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		x.fail(http.StatusGatewayTimeout, xcache, "the origin "+x.dom.Origin.Host+" of domain "+x.dom.Host+" did not answer in time: "+err.Error())

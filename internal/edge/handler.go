@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -79,14 +80,33 @@ type Handler struct {
 	// its request (accesslog.go, docs/logs.md). It runs on the serving
 	// goroutine and must not block (AccessLogWriter.Log queues or drops).
 	AccessLog func(*AccessRecord)
+	// Parents are other Strata edges (an L2 tier) that misses are fetched
+	// through instead of the origin, each request keeping its Host
+	// (parents.go). A fetch goes to the parent chosen by rendezvous hashing
+	// of its cache key and, after a connection failure or a 5xx, once more
+	// to the next one (case C18). Empty: fetch from the origins.
+	Parents []*url.URL
+	// ParentsFallbackOrigin, when set, fetches from the domain's origins
+	// after the parents tried have failed; otherwise the failure is the
+	// answer.
+	ParentsFallbackOrigin bool
+	// UpstreamFailLimit consecutive failed fetches (connection failure or
+	// 5xx) mark a parent or origin down for UpstreamCooldown: it is tried
+	// only when every other one is down too. Zero: the defaults
+	// (DefaultUpstreamFailLimit, DefaultUpstreamCooldown).
+	UpstreamFailLimit int
+	UpstreamCooldown  time.Duration
 
 	initOnce sync.Once
 	nodeID   string
 	rt       http.RoundTripper
 	own      *http.Transport // the Transport made by the Handler, if any
+	tier     *tierTransport  // the upstream choice wrapping rt (parents.go)
 	log      *slog.Logger
 	idPrefix string
 	idSeq    atomic.Uint64
+
+	live atomic.Pointer[[]Domain] // Domains as replaced by SetDomains (reconfig.go)
 
 	wg sync.WaitGroup // every background goroutine: fills, slice fetches, revalidations
 
@@ -103,6 +123,8 @@ type Handler struct {
 	// onFillDone, if set, is called when a fill's goroutine ends (tests
 	// synchronise on it).
 	onFillDone func(key string)
+	// onProbe, if set, is called after each origin health check (health.go).
+	onProbe func(upstream string, ok bool)
 }
 
 // init prepares the Handler's defaults once.
@@ -120,7 +142,11 @@ func (h *Handler) init() {
 			h.own = newTransport()
 			h.rt = h.own
 		}
-		h.rt = h.accountOrigin(h.rt) // for AccessLog; unchanged without one
+		h.rt = h.withTimeouts(h.rt) // each attempt's domain timeouts (timeouts.go)
+		// Parents, origin failover and health checks (parents.go); the
+		// access log accounts each attempt (unchanged without one).
+		h.tier = newTierTransport(h, h.rt, h.accountOrigin(h.rt))
+		h.rt = h.tier
 		h.log = h.Logger
 		if h.log == nil {
 			h.log = slog.New(slog.DiscardHandler)
@@ -131,6 +157,7 @@ func (h *Handler) init() {
 		h.fills = make(map[string]*fill)
 		h.flights = make(map[string]*flight)
 		h.noRange = make(map[string]time.Time)
+		h.tier.startHealthChecks() // last: the probes read the fields above
 	})
 }
 
@@ -167,6 +194,7 @@ func (h *Handler) Close() error {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
+	h.tier.stopHealthChecks()
 	h.wg.Wait()
 	if h.own != nil {
 		h.own.CloseIdleConnections()
@@ -246,6 +274,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodConnect {
 		x.fail(http.StatusMethodNotAllowed, "MISS reason=method", "CONNECT is not served by the edge")
+		return
+	}
+	if !x.protocolPolicy() { // protocols.go: CORS preflight, bodies, upgrades
 		return
 	}
 	rule := x.dom.rule(r.URL.Path)

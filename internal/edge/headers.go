@@ -48,6 +48,9 @@ func (x *exchange) writeHead(status int, hdr http.Header, xcache string) {
 	// Surrogate-Control speaks to surrogates only; this node consumed it
 	// (surrogate.go).
 	out.Del("Surrogate-Control")
+	if !strings.HasPrefix(xcache, "MISS") {
+		out.Del(TraceHeader) // stored with the object; it describes no fetch of this response
+	}
 	if et := out.Get("Etag"); et != "" {
 		// A1: the edge's responses always carry a valid quoted ETag,
 		// whatever the origin sent.
@@ -57,6 +60,7 @@ func (x *exchange) writeHead(status int, hdr http.Header, xcache string) {
 			out.Del("Etag")
 		}
 	}
+	x.editResponse(out) // headerrules.go, cors.go
 	out["Via"] = append(append([]string(nil), hdr.Values("Via")...), x.via())
 	out.Set("X-Cache", xcache)
 	out.Set("X-Request-Id", x.id)

@@ -57,6 +57,12 @@
 // corrupt entry is removed from both tiers and counted in
 // Stats.Corruptions. Memory copies are trusted.
 //
+// A block of a large entry is checked once per process: the store keeps,
+// per entry file, which blocks have passed (files are immutable), and
+// later reads of them skip the check. Entry.File hands out a descriptor
+// for a range once its blocks have passed, so a caller can send it with
+// sendfile(2) without copying it through user space.
+//
 // # Concurrency
 //
 // A Store is safe for concurrent use. One mutex guards the index and both

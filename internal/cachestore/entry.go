@@ -28,6 +28,9 @@ type Entry struct {
 	f       *os.File
 	bodyOff int64
 	table   []uint32
+	// verified is shared by every Entry of the same file: the blocks
+	// that passed their check in this process (zerocopy.go).
+	verified *blockSet
 
 	// mu guards block and blockIdx: the last block read and verified, kept
 	// so that reads smaller than a block do not read and check it again.
@@ -117,10 +120,14 @@ func (e *Entry) readBlock(dst []byte, idx int64) error {
 		e.s.dropCorrupt(e.Key, e.gen, err)
 		return err
 	}
+	if e.verified.has(idx, idx+1) {
+		return nil
+	}
 	if err := verifyBlocks(e.table, idx, dst); err != nil {
 		e.s.dropCorrupt(e.Key, e.gen, err)
 		return err
 	}
+	e.verified.add(idx)
 	return nil
 }
 
@@ -142,7 +149,8 @@ func (e *Entry) Close() error {
 // openDiskEntry opens generation gen of key's entry file (size bytes).
 // A body up to memMax is read and verified now and promoted to memory; a
 // larger one is returned file-backed, verified as it is read.
-func (s *Store) openDiskEntry(key string, gen uint64, name string, size int64) (*Entry, error) {
+// vs is the file's set of verified blocks.
+func (s *Store) openDiskEntry(key string, gen uint64, name string, size int64, vs *blockSet) (*Entry, error) {
 	f, err := os.Open(s.disk.path(name))
 	if err != nil {
 		return nil, err
@@ -205,5 +213,5 @@ func (s *Store) openDiskEntry(key string, gen uint64, name string, size int64) (
 		return &Entry{Key: key, Meta: cloneMeta(meta), Size: bodyLen, body: body}, nil
 	}
 	keep = true
-	return &Entry{Key: key, Meta: meta, Size: bodyLen, s: s, gen: gen, f: f, bodyOff: h.bodyOff(), table: table}, nil
+	return &Entry{Key: key, Meta: meta, Size: bodyLen, s: s, gen: gen, f: f, bodyOff: h.bodyOff(), table: table, verified: vs}, nil
 }

@@ -25,6 +25,9 @@ type diskItem struct {
 	node
 	gen  uint64
 	name string // path relative to the disk tier's directory
+	// verified is the file's blocks checked in this process, shared by
+	// the Entries opened on it; created by the first Get.
+	verified *blockSet
 }
 
 // memCost is what a memory item is charged against MemoryBytes.

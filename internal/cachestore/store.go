@@ -207,10 +207,13 @@ func (s *Store) Get(key string) (*Entry, error) {
 		}
 		d := rec.disk
 		s.dsk.hit(&d.node)
-		gen, name, size := d.gen, d.name, d.size
+		if d.verified == nil {
+			d.verified = &blockSet{}
+		}
+		gen, name, size, vs := d.gen, d.name, d.size, d.verified
 		s.mu.Unlock()
 
-		e, err := s.openDiskEntry(key, gen, name, size)
+		e, err := s.openDiskEntry(key, gen, name, size, vs)
 		switch {
 		case err == nil:
 			s.counters.hits.Add(1)

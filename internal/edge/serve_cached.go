@@ -212,6 +212,11 @@ func (c *checkedWriter) Write(p []byte) (int, error) {
 // one; a write failure means the client left. When toEOF is set, n is an
 // upper bound and io.EOF ends the body.
 func (x *exchange) copyRange(body io.ReaderAt, off, n int64, toEOF bool) {
+	if fb, ok := body.(fileBody); ok && !toEOF && n >= zeroCopyMin {
+		if x.sendFile(fb, off, n) {
+			return
+		}
+	}
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp

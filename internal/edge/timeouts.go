@@ -257,6 +257,31 @@ func (w *clientWriter) Write(p []byte) (int, error) {
 	}
 	_ = w.rc.SetWriteDeadline(time.Now().Add(w.write))
 	n, err := w.ResponseWriter.Write(p)
+	m, err := w.wrote(int64(n), err)
+	return int(m), err
+}
+
+// ReadFrom keeps the server's sendfile path for bodies sent from files
+// (sendfile.go) under the same limits as Write: one deadline per call, so
+// the caller sends in chunks, and the rate counted as for Write.
+func (w *clientWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.failed {
+		return 0, errClientCut
+	}
+	if w.write == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	rf, ok := w.ResponseWriter.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(writerOnly{w}, r)
+	}
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.write))
+	return w.wrote(rf.ReadFrom(r))
+}
+
+// wrote ends one write of n bytes: it clears the deadline, or on a timeout
+// cuts the connection, and checks the minimum rate.
+func (w *clientWriter) wrote(n int64, err error) (int64, error) {
 	if err == nil {
 		// The deadline belongs to this write: a later request on the
 		// same kept-alive connection must not inherit it.
@@ -268,7 +293,7 @@ func (w *clientWriter) Write(p []byte) (int, error) {
 		}
 		return n, err
 	}
-	w.winN += int64(n)
+	w.winN += n
 	if w.minRate > 0 {
 		if el := time.Since(w.winFrom); el >= w.write {
 			if rate := float64(w.winN) / el.Seconds(); rate < float64(w.minRate) {

@@ -6,6 +6,8 @@ import (
 	"hash"
 	"hash/crc64"
 	"strconv"
+
+	"github.com/minio/crc64nvme"
 )
 
 // NVMEPoly is the reflected CRC-64/NVME polynomial.
@@ -20,11 +22,18 @@ var (
 	ECMA = crc64.MakeTable(crc64.ECMA)
 )
 
-// NewNVME returns a hash computing CRC-64/NVME.
-func NewNVME() hash.Hash64 { return crc64.New(NVME) }
+// NewNVME returns a hash computing CRC-64/NVME. It uses carry-less
+// multiplication (PCLMULQDQ, or VPCLMULQDQ with AVX-512; PMULL on arm64)
+// where the CPU has it, about 20 times faster than hash/crc64's tables.
+func NewNVME() hash.Hash64 { return crc64nvme.New() }
 
-// NewECMA returns a hash computing CRC-64/XZ (OSS crc64ecma).
-func NewECMA() hash.Hash64 { return crc64.New(ECMA) }
+// NewECMA returns a hash computing CRC-64/XZ (OSS crc64ecma). On amd64 it
+// uses carry-less multiplication where the CPU has it.
+func NewECMA() hash.Hash64 { return &ecmaDigest{} }
+
+// ChecksumNVME returns the CRC-64/NVME of p, as crc64.Checksum(p, NVME)
+// does, only faster.
+func ChecksumNVME(p []byte) uint64 { return crc64nvme.Checksum(p) }
 
 // NVMEBase64 formats a CRC as S3 sends x-amz-checksum-crc64nvme: the
 // standard base64 of its 8 big-endian bytes.

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -85,6 +86,24 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.n += int64(n)
+	return n, err
+}
+
+// ReadFrom passes io.Copy's fast path through: net/http's response writer
+// sends an *os.File with sendfile(2), which a wrapper without ReadFrom
+// would hide. The bytes are counted as Write counts them.
+func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(w.ResponseWriter, r)
+	}
+	w.n += n
 	return n, err
 }
 

@@ -7,7 +7,7 @@
 //
 //	dir/LOCK           flock(2)ed while a Store has the directory open
 //	dir/meta.db        SQLite catalog (WAL mode)
-//	dir/tmp/           data being received
+//	dir/tmp/           leftovers of older versions, emptied at Open
 //	dir/data/xx/ID     data files: ID is 32 random hex digits, xx its first two
 //	                   (shard directories are made on first use)
 //
@@ -18,13 +18,16 @@
 // # Durability
 //
 // An object becomes visible only once its data and metadata are durable:
-// data is written to a temporary file, fsynced, renamed into the data
-// directory, the directory is fsynced, and only then is the metadata row
-// committed (SQLite synchronous=FULL: the WAL is fsynced at every commit).
+// data is written to a new file under a fresh ID in the data directory,
+// the file and then its directory are fsynced, and only then is the
+// metadata row committed (SQLite synchronous=FULL: the WAL is fsynced at
+// every commit; writes that wait while one commits share the next commit,
+// each returning only once it is durable).
 // The commit that replaces or deletes an object records the old data files
 // as garbage in the same transaction; they are unlinked after the commit.
 // [Open] removes temporary files, unlinks recorded garbage and data files
-// that no metadata row references (a crash between rename and commit).
+// that no metadata row references (a crash before the commit, during the
+// write or after it).
 // That scan holds the set of referenced file IDs in memory, about 100 bytes
 // per data file.
 //

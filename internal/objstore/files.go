@@ -50,8 +50,8 @@ func syncDir(dir string) error {
 }
 
 // testHook, when set by a test before the Store is used, is called at
-// points where a crash leaves work for Open: "renamed" (a data file is in
-// place but not committed) and "committed" (garbage is not yet unlinked).
+// points where a crash leaves work for Open: "placed" (a data file is
+// durable but not committed) and "committed" (garbage is not yet unlinked).
 var testHook func(point string)
 
 // written describes a data file stored by writeData.
@@ -85,21 +85,28 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // the file durable under a fresh ID. size is the expected length or -1;
 // limit bounds the data (what names it in the error); wantMD5, if not nil,
 // must match. On error no file is left behind.
+//
+// The file is created at its final path rather than renamed there: no row
+// references the ID until the caller commits one, so a crash mid-write
+// leaves only an unreferenced file that Open removes. That saves the
+// rename's second change to the file system's journal; the file and then
+// its directory are still fsynced before writeData returns.
 func (s *Store) writeData(ctx context.Context, r io.Reader, size, limit int64, what string, wantMD5 []byte) (w written, err error) {
 	if size > limit {
 		return w, &TooLargeError{What: what, Limit: limit}
 	}
-	f, err := os.CreateTemp(s.tmpDir, "put-*")
+	id := newFileID()
+	dst := s.dataPath(id)
+	f, err := s.createData(dst)
 	if err != nil {
-		return w, fmt.Errorf("create temporary file: %w", err)
+		return w, err
 	}
-	tmp := f.Name()
 	defer func() {
 		if f != nil {
 			f.Close()
 		}
 		if err != nil {
-			os.Remove(tmp)
+			os.Remove(dst)
 		}
 	}()
 
@@ -146,39 +153,38 @@ func (s *Store) writeData(ctx context.Context, r io.Reader, size, limit int64, w
 		return w, fmt.Errorf("close data: %w", err)
 	}
 	f = nil
-	w.id = newFileID()
-	dst := s.dataPath(w.id)
-	if err := s.renameData(tmp, dst); err != nil {
-		return w, err
-	}
+	// The directory's fsync comes second on purpose: the file's fsync has
+	// committed the journal transaction that created the entry, so this
+	// one rarely has to wait for another commit.
 	if err := syncDir(filepath.Dir(dst)); err != nil {
-		os.Remove(dst)
 		return w, err
 	}
+	w.id = id
 	if testHook != nil {
-		testHook("renamed")
+		testHook("placed")
 	}
 	return w, nil
 }
 
-// renameData moves a finished temporary file to its place in the data
-// directory, making the shard directory on first use.
-func (s *Store) renameData(tmp, dst string) error {
-	err := os.Rename(tmp, dst)
+// createData creates a new data file at dst, making the shard directory on
+// first use.
+func (s *Store) createData(dst string) (*os.File, error) {
+	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	f, err := os.OpenFile(dst, flags, 0o644)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := s.makeShard(filepath.Dir(dst)); err != nil {
-			return err
+			return nil, err
 		}
-		err = os.Rename(tmp, dst)
+		f, err = os.OpenFile(dst, flags, 0o644)
 	}
 	if err != nil {
-		return fmt.Errorf("move data into place: %w", err)
+		return nil, fmt.Errorf("create data file: %w", err)
 	}
-	return nil
+	return f, nil
 }
 
 // makeShard creates a shard directory durably (its entry in the data
-// directory is fsynced before any file is renamed into it).
+// directory is fsynced before any file is created in it).
 func (s *Store) makeShard(dir string) error {
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("create data directory: %w", err)

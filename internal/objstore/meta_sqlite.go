@@ -104,8 +104,11 @@ COMMIT;
 // fsync per write is the price of keeping the row with its data.)
 //
 // Concurrency: writes go through one connection, so write transactions
-// queue in the pool instead of failing with SQLITE_BUSY; they begin
-// IMMEDIATE to take the write lock up front. Reads use a separate pool and
+// queue instead of failing with SQLITE_BUSY; they begin IMMEDIATE to take
+// the write lock up front. Writes that arrive while a commit is under way
+// are committed together by the next transaction, each in a savepoint of
+// its own (group commit): one WAL fsync serves them all, and each caller
+// returns only once that commit is durable. Reads use a separate pool and
 // run alongside writes, as WAL allows.
 type SQLiteCatalog struct {
 	w *sql.DB // one connection: all write transactions
@@ -115,6 +118,18 @@ type SQLiteCatalog struct {
 	// journal by the next write transaction instead of one of their own.
 	mu     sync.Mutex
 	forget []string
+
+	// Group commit (see tx): write transactions waiting while one
+	// commits are run together in the next one.
+	queueMu  sync.Mutex
+	queue    []*txJob
+	commitMu sync.Mutex // held by the goroutine running a batch
+
+	configs configCache
+
+	// The queries of every GET and PUT, prepared once: parsing them on
+	// every request cost more than running them.
+	getObject, getBucket *sql.Stmt
 }
 
 var _ Catalog = (*SQLiteCatalog)(nil)
@@ -147,12 +162,26 @@ func OpenSQLiteCatalog(path string) (*SQLiteCatalog, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return &SQLiteCatalog{w: w, r: r}, nil
+	c := &SQLiteCatalog{w: w, r: r}
+	if c.getObject, err = r.Prepare(getObjectQuery); err == nil {
+		c.getBucket, err = r.Prepare(getBucketQuery)
+	}
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("open catalog: prepare: %w", err)
+	}
+	return c, nil
 }
 
 // Close flushes the garbage journal and closes the database.
 func (c *SQLiteCatalog) Close() error {
-	err := c.tx(context.Background(), func(*sql.Tx) error { return nil })
+	err := c.tx(context.Background(), func(context.Context, *sql.Tx) error { return nil })
+	for _, st := range []*sql.Stmt{c.getObject, c.getBucket} {
+		if serr := st.Close(); err == nil {
+			err = serr
+		}
+	}
 	if rerr := c.r.Close(); err == nil {
 		err = rerr
 	}
@@ -160,42 +189,6 @@ func (c *SQLiteCatalog) Close() error {
 		err = werr
 	}
 	return err
-}
-
-// tx runs fn in a write transaction, first applying pending ForgetGarbage
-// calls.
-func (c *SQLiteCatalog) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	c.mu.Lock()
-	forget := c.forget
-	c.forget = nil
-	c.mu.Unlock()
-	restore := func() {
-		c.mu.Lock()
-		c.forget = append(c.forget, forget...)
-		c.mu.Unlock()
-	}
-	tx, err := c.w.BeginTx(ctx, nil)
-	if err != nil {
-		restore()
-		return fmt.Errorf("catalog: begin: %w", err)
-	}
-	for _, id := range forget {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM garbage WHERE file_id = ?`, id); err != nil {
-			tx.Rollback()
-			restore()
-			return fmt.Errorf("catalog: forget garbage: %w", err)
-		}
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		restore()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		restore()
-		return fmt.Errorf("catalog: commit: %w", err)
-	}
-	return nil
 }
 
 func dbErr(op string, err error) error {
@@ -221,7 +214,8 @@ func bucketExists(ctx context.Context, q queryer, name string) error {
 
 // CreateBucket implements [Catalog].
 func (c *SQLiteCatalog) CreateBucket(ctx context.Context, b Bucket) error {
-	return c.tx(ctx, func(tx *sql.Tx) error {
+	defer c.configs.drop(b.Name, "")
+	return c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if bucketExists(ctx, tx, b.Name) == nil {
 			return fmt.Errorf("%w: %s", ErrBucketExists, b.Name)
 		}
@@ -236,7 +230,8 @@ func (c *SQLiteCatalog) CreateBucket(ctx context.Context, b Bucket) error {
 
 // DeleteBucket implements [Catalog].
 func (c *SQLiteCatalog) DeleteBucket(ctx context.Context, name string) error {
-	return c.tx(ctx, func(tx *sql.Tx) error {
+	defer c.configs.drop(name, "")
+	return c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := bucketExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -269,12 +264,14 @@ func (c *SQLiteCatalog) DeleteBucket(ctx context.Context, name string) error {
 	})
 }
 
+const getBucketQuery = `SELECT created, public_read, versioning FROM buckets WHERE name = ?`
+
 // GetBucket implements [Catalog].
 func (c *SQLiteCatalog) GetBucket(ctx context.Context, name string) (Bucket, error) {
 	var created int64
 	var public int
 	var versioning string
-	err := c.r.QueryRowContext(ctx, `SELECT created, public_read, versioning FROM buckets WHERE name = ?`, name).Scan(&created, &public, &versioning)
+	err := c.getBucket.QueryRowContext(ctx, name).Scan(&created, &public, &versioning)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Bucket{}, fmt.Errorf("%w: %s", ErrNoSuchBucket, name)
 	}
@@ -311,7 +308,7 @@ func (c *SQLiteCatalog) ListBuckets(ctx context.Context) ([]Bucket, error) {
 
 // SetBucketPublicRead implements [Catalog].
 func (c *SQLiteCatalog) SetBucketPublicRead(ctx context.Context, name string, public bool) error {
-	return c.tx(ctx, func(tx *sql.Tx) error {
+	return c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE buckets SET public_read = ? WHERE name = ?`, boolInt(public), name)
 		if err != nil {
 			return dbErr("set bucket public-read", err)

@@ -9,7 +9,7 @@ import (
 
 // SetBucketVersioning implements [Catalog].
 func (c *SQLiteCatalog) SetBucketVersioning(ctx context.Context, name string, state VersioningState) error {
-	return c.tx(ctx, func(tx *sql.Tx) error {
+	return c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE buckets SET versioning = ? WHERE name = ?`, string(state), name)
 		if err != nil {
 			return dbErr("set bucket versioning", err)
@@ -23,7 +23,8 @@ func (c *SQLiteCatalog) SetBucketVersioning(ctx context.Context, name string, st
 
 // PutBucketConfig implements [Catalog].
 func (c *SQLiteCatalog) PutBucketConfig(ctx context.Context, bucket, name string, doc []byte) error {
-	return c.tx(ctx, func(tx *sql.Tx) error {
+	defer c.configs.drop(bucket, name)
+	return c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := bucketExists(ctx, tx, bucket); err != nil {
 			return err
 		}
@@ -39,15 +40,24 @@ func (c *SQLiteCatalog) PutBucketConfig(ctx context.Context, bucket, name string
 	})
 }
 
-// GetBucketConfig implements [Catalog].
+// GetBucketConfig implements [Catalog]. Documents, and their absence from
+// an existing bucket, are cached (see configCache).
 func (c *SQLiteCatalog) GetBucketConfig(ctx context.Context, bucket, name string) ([]byte, error) {
+	e, ok, gen := c.configs.get(bucket, name)
+	if ok {
+		if e.none {
+			return nil, noConfigError(bucket, name)
+		}
+		return e.doc, nil
+	}
 	var doc []byte
 	err := c.r.QueryRowContext(ctx, `SELECT doc FROM bucket_configs WHERE bucket = ? AND name = ?`, bucket, name).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		if berr := bucketExists(ctx, c.r, bucket); berr != nil {
 			return nil, berr
 		}
-		return nil, fmt.Errorf("%w: bucket %s has no %s configuration", ErrNoSuchBucketConfig, bucket, name)
+		c.configs.put(bucket, name, configEntry{none: true}, gen)
+		return nil, noConfigError(bucket, name)
 	}
 	if err != nil {
 		return nil, dbErr("get bucket "+name, err)
@@ -55,12 +65,18 @@ func (c *SQLiteCatalog) GetBucketConfig(ctx context.Context, bucket, name string
 	if doc == nil {
 		doc = []byte{}
 	}
+	c.configs.put(bucket, name, configEntry{doc: doc}, gen)
 	return doc, nil
+}
+
+func noConfigError(bucket, name string) error {
+	return fmt.Errorf("%w: bucket %s has no %s configuration", ErrNoSuchBucketConfig, bucket, name)
 }
 
 // DeleteBucketConfig implements [Catalog].
 func (c *SQLiteCatalog) DeleteBucketConfig(ctx context.Context, bucket, name string) error {
-	return c.tx(ctx, func(tx *sql.Tx) error {
+	defer c.configs.drop(bucket, name)
+	return c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := bucketExists(ctx, tx, bucket); err != nil {
 			return err
 		}

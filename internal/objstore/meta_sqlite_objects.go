@@ -86,11 +86,12 @@ func shown(state VersioningState, id string) string {
 	return id
 }
 
+const getObjectQuery = `SELECT ` + objectColumns + `, (SELECT versioning FROM buckets WHERE name = ?) FROM objects WHERE bucket = ? AND obj_key = ?`
+
 // GetObject implements [Catalog].
 func (c *SQLiteCatalog) GetObject(ctx context.Context, bucket, key string) (ObjectRecord, error) {
 	var state string
-	row := c.r.QueryRowContext(ctx, `SELECT `+objectColumns+`, (SELECT versioning FROM buckets WHERE name = ?) FROM objects WHERE bucket = ? AND obj_key = ?`,
-		bucket, bucket, []byte(key))
+	row := c.getObject.QueryRowContext(ctx, bucket, bucket, []byte(key))
 	rec, err := scanObject(row, bucket, &state)
 	if err == nil {
 		rec.VersionID = shown(VersioningState(state), rec.VersionID)
@@ -378,7 +379,7 @@ func putCurrent(ctx context.Context, tx *sql.Tx, state VersioningState, rec Obje
 
 // PutObject implements [Catalog].
 func (c *SQLiteCatalog) PutObject(ctx context.Context, rec ObjectRecord) (ch Change, err error) {
-	err = c.tx(ctx, func(tx *sql.Tx) error {
+	err = c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		state, err := bucketState(ctx, tx, rec.Bucket)
 		if err != nil {
 			return err
@@ -394,7 +395,7 @@ func (c *SQLiteCatalog) PutObject(ctx context.Context, rec ObjectRecord) (ch Cha
 
 // DeleteObject implements [Catalog].
 func (c *SQLiteCatalog) DeleteObject(ctx context.Context, d DeleteRequest) (ch Change, err error) {
-	err = c.tx(ctx, func(tx *sql.Tx) error {
+	err = c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		state, err := bucketState(ctx, tx, d.Bucket)
 		if err != nil {
 			return err
@@ -440,7 +441,7 @@ func (c *SQLiteCatalog) DeleteObject(ctx context.Context, d DeleteRequest) (ch C
 
 // DeleteVersion implements [Catalog].
 func (c *SQLiteCatalog) DeleteVersion(ctx context.Context, d DeleteRequest) (ch Change, err error) {
-	err = c.tx(ctx, func(tx *sql.Tx) error {
+	err = c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		state, err := bucketState(ctx, tx, d.Bucket)
 		if err != nil {
 			return err
@@ -500,7 +501,7 @@ func (c *SQLiteCatalog) DeleteVersion(ctx context.Context, d DeleteRequest) (ch 
 
 // SetObjectTags implements [Catalog].
 func (c *SQLiteCatalog) SetObjectTags(ctx context.Context, bucket, key, versionID string, tags map[string]string) (id string, err error) {
-	err = c.tx(ctx, func(tx *sql.Tx) error {
+	err = c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		state, err := bucketState(ctx, tx, bucket)
 		if err != nil {
 			return err

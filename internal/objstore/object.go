@@ -141,6 +141,44 @@ func (o *Object) NewReader(off, n int64) io.Reader {
 	return io.NewSectionReader(o, off, n)
 }
 
+// FileRange is a stretch of an object's data inside one of its data
+// files: Len bytes of File from offset Off.
+type FileRange struct {
+	File     *os.File
+	Off, Len int64
+}
+
+// FileRanges returns where the n bytes from offset off of the object's
+// data lie (n < 0: to the end), in order, so that a caller can hand the
+// files to the kernel (sendfile(2) through io.ReaderFrom) instead of
+// copying the data through memory. The files belong to the Object: do not
+// close them, and use them only until Close. ReadAt (pread) leaves their
+// offsets alone, but anything that reads from the file offset, such as
+// sendfile after a Seek, must not run on the same Object from two
+// goroutines at once.
+func (o *Object) FileRanges(off, n int64) []FileRange {
+	if off < 0 {
+		off = 0
+	}
+	if n < 0 || off+n > o.Info.Size {
+		n = o.Info.Size - off
+	}
+	if n <= 0 {
+		return nil
+	}
+	i := sort.Search(len(o.segs), func(i int) bool { return o.segs[i].off+o.segs[i].size > off })
+	var out []FileRange
+	for ; n > 0 && i < len(o.segs); i++ {
+		sg := o.segs[i]
+		rel := off - sg.off
+		k := min(n, sg.size-rel)
+		out = append(out, FileRange{File: sg.f, Off: rel, Len: k})
+		off += k
+		n -= k
+	}
+	return out
+}
+
 // Close releases the object's files.
 func (o *Object) Close() error {
 	o.closeOnce.Do(func() {

@@ -137,7 +137,7 @@ func (s *Store) makeDirs() error {
 		}
 	}
 	// Shard directories are made on first use (see writeData); the top
-	// ones must survive a crash before any file is renamed into them.
+	// ones must survive a crash before any file is created in them.
 	for _, d := range []string{s.dataDir, s.dir} {
 		if err := syncDir(d); err != nil {
 			return err

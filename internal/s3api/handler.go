@@ -228,6 +228,26 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom lets io.Copy and the object send path reach the connection's
+// own ReadFrom: net/http's response writer hands an *os.File (or an
+// io.LimitedReader of one) to sendfile(2), so object data goes from the
+// page cache to the socket without being copied through user memory. The
+// bytes are counted as Write counts them.
+func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(w.ResponseWriter, r)
+	}
+	w.written += n
+	return n, err
+}
+
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // wroteHeader reports whether the status line has been sent, after which an

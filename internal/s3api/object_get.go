@@ -3,7 +3,6 @@ package s3api
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -70,7 +69,7 @@ func (req *request) getObject() error {
 		if head {
 			return nil
 		}
-		return req.copyBody(io.NewSectionReader(obj, 0, info.Size), info.Size)
+		return req.sendObject(obj, 0, info.Size)
 	case 1:
 		rg := ranges[0]
 		req.setObjectHeaders(info, false)
@@ -80,7 +79,7 @@ func (req *request) getObject() error {
 		if head {
 			return nil
 		}
-		return req.copyBody(io.NewSectionReader(obj, rg.Start, rg.Length), rg.Length)
+		return req.sendObject(obj, rg.Start, rg.Length)
 	default:
 		req.setObjectHeaders(info, false)
 		mb := httphdr.NewMultipartByteranges(ranges, info.Size, hdr.Get("Content-Type"), req.id)

@@ -33,14 +33,16 @@ var copyBufPool = sync.Pool{New: func() any { b := make([]byte, copyBufSize); re
 // the client did, the request id and the progress, because "connection
 // closed" alone tells an operator nothing.
 type sendWriter struct {
-	req      *request
-	rc       *http.ResponseController
-	timeout  time.Duration
-	minRate  int64
-	total    int64
-	sent     int64
+	req     *request
+	rc      *http.ResponseController
+	timeout time.Duration
+	minRate int64
+	total   int64
+	sent    int64
+	// The minimum-rate window: it began at winStart, when sent was
+	// winBase.
 	winStart time.Time
-	winSent  int64
+	winBase  int64
 }
 
 func (req *request) newSendWriter(total int64) *sendWriter {
@@ -68,7 +70,6 @@ func (s *sendWriter) Write(p []byte) (int, error) {
 		n, err := s.req.w.Write(chunk)
 		written += n
 		s.sent += int64(n)
-		s.winSent += int64(n)
 		p = p[n:]
 		if err != nil {
 			return written, s.fail(err)
@@ -101,21 +102,36 @@ func (s *sendWriter) fail(err error) error {
 }
 
 func (s *sendWriter) checkRate() error {
-	if s.minRate <= 0 {
-		return nil
+	if rate, ok := s.rateAt(s.sent, time.Now()); !ok {
+		return s.tooSlow(rate)
 	}
-	now := time.Now()
+	return nil
+}
+
+// rateAt checks MinSendRate once a window of SendTimeout has passed, with
+// total bytes sent by now, and starts the next window when the rate was
+// enough. It reports false, with the rate, when the client is too slow.
+func (s *sendWriter) rateAt(total int64, now time.Time) (rate int64, ok bool) {
+	if s.minRate <= 0 {
+		return 0, true
+	}
 	elapsed := now.Sub(s.winStart)
 	if elapsed < s.timeout {
-		return nil
+		return 0, true
 	}
-	rate := int64(float64(s.winSent) / elapsed.Seconds())
+	rate = int64(float64(total-s.winBase) / elapsed.Seconds())
 	if rate < s.minRate {
-		s.log(fmt.Sprintf("client read at %d B/s, below the minimum of %d B/s", rate, s.minRate))
-		return fmt.Errorf("%w: %d B/s < %d B/s", errSendTooSlow, rate, s.minRate)
+		return rate, false
 	}
-	s.winStart, s.winSent = now, 0
-	return nil
+	s.winStart, s.winBase = now, total
+	return rate, true
+}
+
+// tooSlow logs and returns the cut of a client reading at rate, below
+// MinSendRate.
+func (s *sendWriter) tooSlow(rate int64) error {
+	s.log(fmt.Sprintf("client read at %d B/s, below the minimum of %d B/s", rate, s.minRate))
+	return fmt.Errorf("%w: %d B/s < %d B/s", errSendTooSlow, rate, s.minRate)
 }
 
 func (s *sendWriter) log(msg string) {

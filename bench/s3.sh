@@ -150,6 +150,12 @@ strata_flags=(--data "$tmp/strata-data"
 if "$tmp/strata" serve --help 2>&1 | grep -q -- -edge-addr; then
 	strata_flags+=(--edge-addr "127.0.0.1:$edge_port")
 fi
+# Live streaming is not measured here: keep its listeners (:1935, :8081
+# by default) closed so they cannot collide with another Strata.
+if "$tmp/strata" serve --help 2>&1 | grep -q -- -rtmp-addr; then
+	printf 'live: {enabled: false}\n' >"$tmp/strata.yaml"
+	strata_flags+=(--config "$tmp/strata.yaml")
+fi
 log "starting strata on 127.0.0.1:$strata_port (admin $admin_port)"
 STRATA_ACCESS_KEY=$ACCESS STRATA_SECRET_KEY=$SECRET \
 	"${server_cpu[@]}" "$tmp/strata" serve "${strata_flags[@]}" \

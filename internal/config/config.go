@@ -55,6 +55,10 @@ type Cache struct {
 	// MaxEntry bounds one cached body (a whole object or a slice); a
 	// response larger than this is served but not cached.
 	MaxEntry ByteSize `yaml:"max_entry"`
+	// BackgroundFill bounds what a cacheable fetch still reads from the
+	// origin after its last client hung up, so the object lands in the
+	// cache anyway (case C09); 0 stops a fetch when its last client leaves.
+	BackgroundFill ByteSize `yaml:"background_fill"`
 }
 
 // Domain is one site served by the edge.
@@ -174,7 +178,7 @@ func Default() *Config {
 		Admin: Admin{Listen: ":9090"},
 		Edge: Edge{
 			Listen: ":8080",
-			Cache:  Cache{Memory: 256 * MiB, Disk: 10 * GiB, MaxEntry: 1 * GiB},
+			Cache:  Cache{Memory: 256 * MiB, Disk: 10 * GiB, MaxEntry: 1 * GiB, BackgroundFill: 128 * MiB},
 		},
 		Live: defaultLive(),
 	}

@@ -21,6 +21,9 @@ func (p *problems) edge(c *Config) {
 	if strings.ContainsRune(c.Edge.AccessLog, 0) || (c.Edge.AccessLog != "" && strings.TrimSpace(c.Edge.AccessLog) == "") {
 		p.add("edge.access_log", "%q is not a path; write a file path, \"-\" for standard error, or \"off\"", c.Edge.AccessLog)
 	}
+	if c.Edge.Cache.BackgroundFill < 0 {
+		p.add("edge.cache.background_fill", "must not be negative; 0 stops a fetch when its last client leaves")
+	}
 	if c.Edge.Cache.MaxEntry <= 0 {
 		p.add("edge.cache.max_entry", "must be positive, e.g. \"1GiB\"")
 	}

@@ -54,6 +54,9 @@ func (d *Daemon) startEdge() error {
 		TempDir:   spool,
 		Logger:    d.log.With("service", "edge"),
 		AccessLog: d.accessLog.logFunc(),
+		// Zero in the file means "stop with the last client", which the
+		// Handler spells as a negative bound.
+		MaxBackgroundFill: backgroundFill(c.BackgroundFill),
 	}
 	d.edge.Parents, d.edge.ParentsFallbackOrigin = parents, d.cfg.Edge.ParentsFallbackOrigin
 	// Purge and prefetch tasks, on the admin listener under /edge/; the
@@ -118,4 +121,13 @@ func rangeMode(s string) edge.RangeMode {
 		return edge.RangeForce
 	}
 	return edge.RangeOn
+}
+
+// backgroundFill translates edge.cache.background_fill into
+// edge.Handler.MaxBackgroundFill, whose zero means its default.
+func backgroundFill(b config.ByteSize) int64 {
+	if b == 0 {
+		return -1
+	}
+	return int64(b)
 }

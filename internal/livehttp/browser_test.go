@@ -13,10 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-cdn/strata/internal/browsertest"
 	"github.com/strata-cdn/strata/internal/livetest"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // browserDir holds the Node project: playwright-core drives Chromium;
 // hls.js and mpegts.js are served to the page from its node_modules.
@@ -58,38 +57,6 @@ if (!mpegts.isSupported()) {
 </script>
 </body></html>`))
 
-// needBrowser returns node's path, installing the Node project with npm
-// when its node_modules is missing; it skips the test only when Chromium
-// or Node is not installed (scripts/deps.sh installs both).
-func needBrowser(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless Chromium test needs %s (the Debian package chromium; scripts/deps.sh installs it): %v", chromiumPath, err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skipf("headless Chromium test needs Node.js (scripts/deps.sh installs it): %v", err)
-	}
-	for _, pkg := range []string{"playwright-core", "hls.js", "mpegts.js"} {
-		if _, err := os.Stat(filepath.Join(browserDir, "node_modules", pkg, "package.json")); err == nil {
-			continue
-		}
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			t.Skipf("headless Chromium test needs npm to install %s: %v", pkg, err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = browserDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", browserDir, err, out)
-		}
-		break
-	}
-	return node
-}
-
 // playResult is what play.mjs reports.
 type playResult struct {
 	CurrentTime float64  `json:"currentTime"`
@@ -104,7 +71,7 @@ type playResult struct {
 // passes when the video element's currentTime goes past 1.5 s.
 func TestPlaysInChromium(t *testing.T) {
 	livetest.Need(t)
-	node := needBrowser(t)
+	node := browsertest.Need(t, browserDir, "playwright-core", "hls.js", "mpegts.js")
 	e := newEnv(t)
 	e.publish(t, livetest.AudioVideo, "browser")
 
@@ -139,7 +106,7 @@ func TestPlaysInChromium(t *testing.T) {
 			defer cancel()
 			cmd := exec.CommandContext(ctx, node, "play.mjs", pages.URL+"/play/"+kind, "1.5", "40000")
 			cmd.Dir = browserDir
-			cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumPath)
+			cmd.Env = append(os.Environ(), "CHROMIUM="+browsertest.Chromium)
 			out, err := cmd.Output()
 			if err != nil {
 				stderr := ""

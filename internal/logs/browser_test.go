@@ -11,46 +11,18 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/strata-cdn/strata/internal/browsertest"
+)
 
 // browserDir holds the Node project (playwright-core) that drives Chromium.
 const browserDir = "testdata/browser"
-
-// needBrowser returns node's path, installing playwright-core with npm
-// when it is missing; it skips the test only when Chromium or Node is not
-// installed.
-func needBrowser(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless Chromium test needs %s (the Debian package chromium): %v", chromiumPath, err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skipf("headless Chromium test needs Node.js: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "playwright-core", "package.json")); err != nil {
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			t.Skipf("headless Chromium test needs npm to install playwright-core: %v", err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = browserDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", browserDir, err, out)
-		}
-	}
-	return node
-}
 
 // The HTML report renders its four charts in headless Chromium, with every
 // series and status bar drawn, no console error and no request beyond the
 // page itself.
 func TestHTMLReportInChromium(t *testing.T) {
-	node := needBrowser(t)
+	node := browsertest.Need(t, browserDir, "playwright-core")
 	r, _ := generated(t, FormatStrata)
 	var page bytes.Buffer
 	if err := r.WriteHTML(&page); err != nil {
@@ -64,7 +36,7 @@ func TestHTMLReportInChromium(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "check_page.mjs", "file://"+path)
 	cmd.Dir = browserDir
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumPath)
+	cmd.Env = append(os.Environ(), "CHROMIUM="+browsertest.Chromium)
 	out, err := cmd.Output()
 	if err != nil {
 		stderr := ""

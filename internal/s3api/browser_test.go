@@ -16,9 +16,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/strata-cdn/strata/internal/browsertest"
+)
 
 // browserDir holds the Node project (playwright-core) that drives Chromium.
 const browserDir = "testdata/browser"
@@ -33,40 +33,12 @@ var uploadPage = template.Must(template.New("page").Parse(`<!doctype html>
 </form>
 </body></html>`))
 
-// needBrowser returns node's path, installing playwright-core with npm
-// when it is missing; it skips the test only when Chromium or Node is not
-// installed (scripts/deps.sh installs both).
-func needBrowser(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("headless Chromium test needs %s (the Debian package chromium; scripts/deps.sh installs it): %v", chromiumPath, err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skipf("headless Chromium test needs Node.js (scripts/deps.sh installs it): %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(browserDir, "node_modules", "playwright-core", "package.json")); err != nil {
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			t.Skipf("headless Chromium test needs npm to install playwright-core: %v", err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = browserDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", browserDir, err, out)
-		}
-	}
-	return node
-}
-
 // TestPostObjectChromium_C26 posts a real HTML form from headless
 // Chromium: the page (served by an app server) holds the presigned fields
 // and a file input; the store stores the file and redirects the browser
 // back to the app with bucket, key and ETag.
 func TestPostObjectChromium_C26(t *testing.T) {
-	node := needBrowser(t)
+	node := browsertest.Need(t, browserDir, "playwright-core")
 	e := newEnv(t)
 	e.bucket("forms")
 
@@ -109,7 +81,7 @@ func TestPostObjectChromium_C26(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "post_form.mjs", app.URL+"/upload", file, app.URL+"/done")
 	cmd.Dir = browserDir
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumPath)
+	cmd.Env = append(os.Environ(), "CHROMIUM="+browsertest.Chromium)
 	out, err := cmd.Output()
 	if err != nil {
 		stderr := ""

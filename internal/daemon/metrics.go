@@ -1,12 +1,13 @@
 package daemon
 
 import (
-	"io"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/strata-cdn/strata/internal/respcount"
 )
 
 // httpMetrics counts requests per listener.
@@ -42,15 +43,15 @@ func (m *httpMetrics) wrap(name string, h http.Handler) http.Handler {
 	bytes := m.bytes.WithLabelValues(name)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rw := &statusWriter{ResponseWriter: w}
+		rw := &respcount.Writer{ResponseWriter: w}
 		defer func() {
-			code := rw.code
+			code := rw.Status
 			if code == 0 {
 				code = http.StatusOK
 			}
 			m.requests.WithLabelValues(name, methodLabel(r.Method), strconv.Itoa(code)).Inc()
 			dur.Observe(time.Since(start).Seconds())
-			bytes.Add(float64(rw.n))
+			bytes.Add(float64(rw.Bytes))
 		}()
 		h.ServeHTTP(rw, r)
 	})
@@ -63,55 +64,4 @@ func methodLabel(m string) string {
 		return m
 	}
 	return "other"
-}
-
-// statusWriter records the status code and body size. Unwrap lets
-// http.ResponseController reach the connection (write deadlines, flush).
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-	n    int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(p)
-	w.n += int64(n)
-	return n, err
-}
-
-// ReadFrom passes io.Copy's fast path through: net/http's response writer
-// sends an *os.File with sendfile(2), which a wrapper without ReadFrom
-// would hide. The bytes are counted as Write counts them.
-func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	var n int64
-	var err error
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(r)
-	} else {
-		n, err = io.Copy(w.ResponseWriter, r)
-	}
-	w.n += n
-	return n, err
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// Flush passes flushes through for streaming responses.
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }

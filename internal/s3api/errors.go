@@ -261,7 +261,7 @@ type errorBody struct {
 // writeError sends err as an S3 error response, unless the response has
 // already started (then the connection is cut short by returning).
 func (req *request) writeError(err error) {
-	if req.w.wroteHeader() {
+	if req.w.WroteHeader() {
 		return
 	}
 	ae := req.toAPIError(err)
@@ -282,7 +282,7 @@ func (req *request) writeError(err error) {
 	}
 	if req.r.Method == http.MethodHead {
 		req.w.WriteHeader(status)
-		req.w.status = ae.Status
+		req.w.Status = ae.Status
 		return
 	}
 	body := errorBody{
@@ -294,5 +294,5 @@ func (req *request) writeError(err error) {
 		HostID:    req.h.NodeID,
 	}
 	req.writeXML(status, body)
-	req.w.status = ae.Status
+	req.w.Status = ae.Status
 }

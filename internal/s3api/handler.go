@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/strata-cdn/strata/internal/objstore"
+	"github.com/strata-cdn/strata/internal/respcount"
 	"github.com/strata-cdn/strata/internal/sigv4"
 )
 
@@ -100,7 +101,7 @@ func (h *Handler) logger() *slog.Logger {
 // request is the state of one S3 request as it passes through the handler.
 type request struct {
 	h      *Handler
-	w      *statusWriter
+	w      *respcount.Writer
 	r      *http.Request
 	ctx    context.Context
 	id     string // x-amz-request-id
@@ -115,7 +116,7 @@ type request struct {
 // ServeHTTP serves one S3 request.
 func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: rw}
+	sw := &respcount.Writer{ResponseWriter: rw}
 	req := &request{h: h, w: sw, r: r, ctx: r.Context(), id: newRequestID(), body: http.NoBody}
 	hdr := rw.Header()
 	hdr.Set("x-amz-request-id", req.id)
@@ -158,7 +159,7 @@ func (req *request) serve() error {
 
 func (h *Handler) logRequest(req *request, err error, d time.Duration) {
 	log := h.logger()
-	status := req.w.status
+	status := req.w.Status
 	if status == 0 {
 		status = http.StatusOK
 	}
@@ -180,7 +181,7 @@ func (h *Handler) logRequest(req *request, err error, d time.Duration) {
 		slog.String("bucket", req.bucket),
 		slog.String("key", req.key),
 		slog.Int("status", status),
-		slog.Int64("bytes", req.w.written),
+		slog.Int64("bytes", req.w.Bytes),
 		slog.Duration("duration", d),
 		slog.String("remote", req.r.RemoteAddr),
 	}
@@ -203,53 +204,3 @@ func newHostID() string {
 	_, _ = rand.Read(b[:])
 	return base64.StdEncoding.EncodeToString(b[:])
 }
-
-// statusWriter records the status and body bytes of a response for the
-// request log. Unwrap lets http.ResponseController reach the connection.
-type statusWriter struct {
-	http.ResponseWriter
-	status  int
-	written int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(p)
-	w.written += int64(n)
-	return n, err
-}
-
-// ReadFrom lets io.Copy and the object send path reach the connection's
-// own ReadFrom: net/http's response writer hands an *os.File (or an
-// io.LimitedReader of one) to sendfile(2), so object data goes from the
-// page cache to the socket without being copied through user memory. The
-// bytes are counted as Write counts them.
-func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	var n int64
-	var err error
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(r)
-	} else {
-		n, err = io.Copy(w.ResponseWriter, r)
-	}
-	w.written += n
-	return n, err
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// wroteHeader reports whether the status line has been sent, after which an
-// error can no longer be reported in the response.
-func (w *statusWriter) wroteHeader() bool { return w.status != 0 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -142,56 +141,5 @@ func TestSendObjectTLS(t *testing.T) {
 	resp, body := e.signedDo("GET", "/bkt/obj", nil, http.Header{"Range": {"bytes=5-"}})
 	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, data[5:]) {
 		t.Errorf("status %d, %d bytes; want 206 with bytes 5- of the object", resp.StatusCode, len(body))
-	}
-}
-
-// plainWriter is a ResponseWriter without ReadFrom.
-type plainWriter struct {
-	hdr    http.Header
-	status int
-	buf    bytes.Buffer
-}
-
-func (w *plainWriter) Header() http.Header         { return w.hdr }
-func (w *plainWriter) WriteHeader(code int)        { w.status = code }
-func (w *plainWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
-
-// fromWriter is a ResponseWriter with ReadFrom that records its use.
-type fromWriter struct {
-	plainWriter
-	calls int
-}
-
-func (w *fromWriter) ReadFrom(r io.Reader) (int64, error) {
-	w.calls++
-	return w.buf.ReadFrom(r)
-}
-
-// TestStatusWriterReadFrom checks that ReadFrom reaches the wrapped
-// writer's ReadFrom when it has one, falls back to copying when not, and
-// in both cases counts the bytes and records an implicit 200.
-func TestStatusWriterReadFrom(t *testing.T) {
-	const body = "some body bytes"
-	from := &fromWriter{plainWriter: plainWriter{hdr: http.Header{}}}
-	plain := &plainWriter{hdr: http.Header{}}
-	for _, tt := range []struct {
-		name string
-		w    http.ResponseWriter
-		buf  *bytes.Buffer
-	}{
-		{"with ReadFrom", from, &from.buf},
-		{"without ReadFrom", plain, &plain.buf},
-	} {
-		sw := &statusWriter{ResponseWriter: tt.w}
-		n, err := io.Copy(sw, io.LimitReader(strings.NewReader(body+"not this"), int64(len(body))))
-		if err != nil || n != int64(len(body)) {
-			t.Errorf("%s: io.Copy = %d, %v; want %d, nil", tt.name, n, err, len(body))
-		}
-		if sw.written != int64(len(body)) || sw.status != http.StatusOK || tt.buf.String() != body {
-			t.Errorf("%s: written %d, status %d, body %q; want %d, 200, %q", tt.name, sw.written, sw.status, tt.buf.String(), len(body), body)
-		}
-	}
-	if from.calls != 1 {
-		t.Errorf("wrapped ReadFrom called %d times, want 1", from.calls)
 	}
 }

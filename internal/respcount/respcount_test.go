@@ -1,4 +1,4 @@
-package daemon
+package respcount
 
 import (
 	"bytes"
@@ -30,10 +30,10 @@ func (w *fromWriter) ReadFrom(r io.Reader) (int64, error) {
 	return w.buf.ReadFrom(r)
 }
 
-// TestStatusWriterReadFrom checks that the metrics wrapper passes ReadFrom
+// TestWriterReadFrom checks that the wrapper passes ReadFrom
 // (net/http's sendfile path) through when the wrapped writer has it, copies
 // when not, and counts the bytes and an implicit 200 either way.
-func TestStatusWriterReadFrom(t *testing.T) {
+func TestWriterReadFrom(t *testing.T) {
 	const body = "response body"
 	from := &fromWriter{plainWriter: plainWriter{hdr: http.Header{}}}
 	plain := &plainWriter{hdr: http.Header{}}
@@ -45,13 +45,13 @@ func TestStatusWriterReadFrom(t *testing.T) {
 		{"with ReadFrom", from, &from.buf},
 		{"without ReadFrom", plain, &plain.buf},
 	} {
-		sw := &statusWriter{ResponseWriter: tt.w}
+		sw := &Writer{ResponseWriter: tt.w}
 		n, err := io.Copy(sw, io.LimitReader(strings.NewReader(body+"not this"), int64(len(body))))
 		if err != nil || n != int64(len(body)) {
 			t.Errorf("%s: io.Copy = %d, %v; want %d, nil", tt.name, n, err, len(body))
 		}
-		if sw.n != int64(len(body)) || sw.code != http.StatusOK || tt.buf.String() != body {
-			t.Errorf("%s: counted %d, code %d, body %q; want %d, 200, %q", tt.name, sw.n, sw.code, tt.buf.String(), len(body), body)
+		if sw.Bytes != int64(len(body)) || sw.Status != http.StatusOK || tt.buf.String() != body {
+			t.Errorf("%s: counted %d, code %d, body %q; want %d, 200, %q", tt.name, sw.Bytes, sw.Status, tt.buf.String(), len(body), body)
 		}
 	}
 	if from.calls != 1 {

@@ -13,7 +13,7 @@ import (
 // With no domains configured, the edge fronts the node's own store: a
 // public-read object is served through the cache, a miss then a hit, each
 // response naming the node in Via.
-func TestEdgeFrontsOwnStoreByDefault(t *testing.T) {
+func TestEdgeFrontsOwnStoreByDefault_C07(t *testing.T) {
 	n := startNode(t, nodeConfig{s3extra: "  buckets: [{name: site, public_read: true}]\n"})
 	ctx := context.Background()
 	if _, err := awsClient(n).PutObject(ctx, &s3.PutObjectInput{

@@ -29,7 +29,7 @@ func TestUnknownHostIs404(t *testing.T) {
 	}
 }
 
-func TestForwardedRequest(t *testing.T) {
+func TestForwardedRequest_C14(t *testing.T) {
 	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Via", "1.1 origin-proxy")
 		w.Header().Set("Cache-Control", "no-store")
@@ -187,7 +187,7 @@ func TestRangesFromCache(t *testing.T) {
 	}
 }
 
-func TestConcurrentColdRequestsOneFetch(t *testing.T) {
+func TestConcurrentColdRequestsOneFetch_C09(t *testing.T) {
 	body := randomBytes(300<<10, 3)
 	release := make(chan struct{})
 	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {

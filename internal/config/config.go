@@ -95,6 +95,8 @@ type Domain struct {
 	MaxUpload ByteSize `yaml:"max_upload"`
 	// Timeouts are the domain's time limits.
 	Timeouts DomainTimeouts `yaml:"timeouts"`
+	// Transform compresses and minifies responses (edge_transform.go, C03).
+	Transform DomainTransform `yaml:"transform"`
 }
 
 // CacheRule overrides origin freshness for matching requests; the first

@@ -173,4 +173,5 @@ func (p *problems) domainRules(path string, d Domain) {
 	if to.MediaMinRate < 0 {
 		p.add(path+".timeouts.media_min_rate", "must not be negative; 0 turns the check off")
 	}
+	p.domainTransform(path, d.Transform)
 }

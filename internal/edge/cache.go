@@ -112,7 +112,8 @@ func (x *exchange) serveStored(e *cachestore.Entry, xcache, age string) bool {
 	// block by block as it is read: a corrupt small entry is a miss, a
 	// corrupt large one cuts the response (the client sees a truncated
 	// body, never a wrong one) and the next request is a miss.
-	rep := representation{status: e.Meta.Status, header: e.Meta.Header, size: e.Size, body: e, xcache: xcache, age: age}
+	rep := representation{status: e.Meta.Status, header: e.Meta.Header, size: e.Size, body: e, xcache: xcache, age: age,
+		stored: &storedRef{key: e.Key, identity: storedIdentity(e.Meta, e.Size)}}
 	if err := x.serve(rep); err != nil {
 		x.h.log.Warn("edge: stored entry unusable, fetching again", "key", e.Key, "err", err)
 		if !errors.Is(err, cachestore.ErrCorrupt) {

@@ -119,6 +119,9 @@ type Domain struct {
 	MaxUpload int64
 	// Timeouts are the domain's time limits (timeouts.go).
 	Timeouts Timeouts
+	// Transform, if set, compresses and minifies responses at the edge
+	// (transform.go, C03).
+	Transform *Transform
 }
 
 // sliceSize returns the effective slice size.

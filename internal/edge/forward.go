@@ -69,7 +69,10 @@ func (x *exchange) originHeader(keepConditionals bool) http.Header {
 	if _, ok := hd["User-Agent"]; !ok {
 		hd["User-Agent"] = nil // do not let net/http add its own
 	}
-	x.dom.RequestHeaders.apply(hd) // headerrules.go
+	// The edge's own Accept-Encoding (transform.go), then the domain's
+	// header rules (headerrules.go).
+	x.dom.originAcceptEncoding(hd, keepConditionals && len(x.r.Header.Values("Range")) > 0)
+	x.dom.RequestHeaders.apply(hd)
 	return hd
 }
 
@@ -159,6 +162,15 @@ func (x *exchange) relay(xcache string, after func(*http.Response)) {
 	defer resp.Body.Close()
 	if after != nil {
 		after(resp)
+	}
+	if x.dom.Transform != nil && x.r.Method == http.MethodGet && resp.StatusCode == http.StatusOK {
+		// A response not stored is transformed all the same (C03).
+		rep := representation{status: resp.StatusCode, header: responseHeader(resp), size: resp.ContentLength,
+			body: &streamReader{r: resp.Body}, xcache: xcache, sequential: true}
+		if err := x.serve(rep); err != nil {
+			x.originError(err, xcache)
+		}
+		return
 	}
 	x.writeHead(resp.StatusCode, responseHeader(resp), xcache)
 	if x.r.Method == http.MethodHead {

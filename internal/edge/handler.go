@@ -16,6 +16,8 @@ import (
 
 	"github.com/strata-cdn/strata/internal/cachepolicy"
 	"github.com/strata-cdn/strata/internal/cachestore"
+	"github.com/strata-cdn/strata/internal/transform"
+	"golang.org/x/sync/singleflight"
 )
 
 // Default values of the Handler's zero fields.
@@ -119,6 +121,10 @@ type Handler struct {
 
 	marks  staleMarks     // soft purges, checked at lookup (stalemarks.go)
 	access accessRegistry // requests being logged, by ID (accesslog.go)
+
+	transforms singleflight.Group // transformed variants being made, by key (transform.go)
+	minifyOnce sync.Once
+	minify     *transform.Minifier
 
 	// onFillDone, if set, is called when a fill's goroutine ends (tests
 	// synchronise on it).
@@ -286,6 +292,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			x.policy.TTL = rule.TTL
 		}
 		x.vary.Ignore = rule.IgnoreVary
+	}
+	if x.dom.Transform != nil {
+		// The edge asks the origin with its own Accept-Encoding and makes
+		// each client's coding itself: one stored response serves all.
+		x.vary.Ignore = append(x.vary.Ignore[:len(x.vary.Ignore):len(x.vary.Ignore)], "Accept-Encoding")
 	}
 	x.primary = primaryKey(x.dom, r.URL)
 	switch {

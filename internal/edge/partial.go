@@ -116,6 +116,7 @@ func (x *exchange) servePartialEntry(obj, rng string) bool {
 func (x *exchange) forwardRange(obj, rng, varyMiss string) {
 	spec := x.fillSpec()
 	hdr := spec.header.Clone()
+	x.dom.originAcceptEncoding(hdr, true)
 	hdr.Set("Range", rng)
 	req := newOriginRequest(x.ctx(), x.dom, http.MethodGet, x.r.URL, hdr, nil, 0)
 	reqTime := x.h.now()

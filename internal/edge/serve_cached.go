@@ -29,6 +29,9 @@ type representation struct {
 	// response header is written; an error aborts serving (nothing is
 	// written) and is returned. It may return a replacement body.
 	prime func(first int64) (io.ReaderAt, error)
+	// stored names the stored response body comes from, whole: its
+	// transformed variants are cached beside it (transform.go).
+	stored *storedRef
 }
 
 // errPrime wraps the error of representation.prime.
@@ -43,6 +46,11 @@ func (e errPrime) Unwrap() error { return e.err }
 // describe the whole representation, are never put on a 206 (C07). It
 // returns an errPrime when prime failed and nothing was written.
 func (x *exchange) serve(rep representation) error {
+	rep, release, err := x.transformed(rep) // transform.go (C03)
+	defer release()
+	if err != nil {
+		return errPrime{err}
+	}
 	// The header is served as stored or received, Content-Range included:
 	// a 206 passed on keeps the origin's (RFC 9110 §15.3.7 requires it),
 	// and a 200 that carries one keeps it (RFC 9111 §3.1: a cache stores

@@ -239,7 +239,9 @@ func (h *Handler) headObject(ctx context.Context, spec fillSpec, obj string) (*h
 func (h *Handler) fetchHead(spec fillSpec, obj string) (*headResult, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req := newOriginRequest(ctx, spec.dom, http.MethodHead, spec.url, spec.header.Clone(), nil, 0)
+	hd := spec.header.Clone()
+	spec.dom.originAcceptEncoding(hd, true) // the identity body's length
+	req := newOriginRequest(ctx, spec.dom, http.MethodHead, spec.url, hd, nil, 0)
 	reqTime := h.now()
 	resp, err := h.roundTripTimeout(req)
 	if err != nil {
@@ -403,6 +405,7 @@ func (h *Handler) fetchSlice(spec fillSpec, o *sliceObject, n int64, fl *flight)
 	defer cancel()
 	start, length := n*o.slice, o.lenOf(n)
 	hdr := spec.header.Clone()
+	spec.dom.originAcceptEncoding(hdr, true)
 	hdr.Set("Range", "bytes="+strconv.FormatInt(start, 10)+"-"+strconv.FormatInt(start+length-1, 10))
 	req := newOriginRequest(ctx, spec.dom, http.MethodGet, spec.url, hdr, nil, 0)
 	resp, err := h.roundTripTimeout(req)

@@ -7,7 +7,8 @@ import (
 
 // tls checks edge.tls_listen and each domain's tls. Like the rest of
 // Validate it does no I/O: the files are read and the chains verified when
-// the daemon starts (tlsstore), whose errors name the same key paths.
+// the daemon starts or reloads (tlsstore), whose errors name the same key
+// paths.
 func (p *problems) tls(c *Config) {
 	e := c.Edge
 	anyCert := false

@@ -13,13 +13,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strata-cdn/strata/internal/config"
 	"github.com/strata-cdn/strata/internal/tlsstore"
 )
 
 // edgeTLS is the edge's HTTPS side: the certificates served on
-// edge.tls_listen. store is nil when no HTTPS listener is configured.
+// edge.tls_listen. store is nil when no HTTPS listener is configured; it is
+// set once at start (under the reload lock) and its served set is swapped
+// by reloads (edge_reload.go).
 type edgeTLS struct {
-	store *tlsstore.Store
+	store  *tlsstore.Store
+	listen string // edge.tls_listen as started: a reload cannot move it
 }
 
 // tlsStatus is the body of GET /edge/tls on the admin listener.
@@ -42,40 +46,26 @@ func (d *Daemon) startEdgeTLS(ctx context.Context, metrics *httpMetrics) error {
 	if ec.TLSListen == "" {
 		return nil
 	}
-	var roots *x509.CertPool // nil: the system roots
-	if ec.TLSRoots != "" {
-		b, err := os.ReadFile(ec.TLSRoots)
-		if err != nil {
-			return fmt.Errorf("edge.tls_roots: %w", err)
-		}
-		roots = x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(b) {
-			return fmt.Errorf("edge.tls_roots: %s holds no PEM certificate", ec.TLSRoots)
-		}
+	roots, err := tlsRoots(ec.TLSRoots)
+	if err != nil {
+		return err
 	}
-	var specs []tlsstore.Spec
-	for i, cd := range d.cfg.Domains {
-		if !cd.TLS.Enabled() {
-			continue
-		}
-		specs = append(specs, tlsstore.Spec{
-			Name:          fmt.Sprintf("domains[%d].tls", i),
-			Hosts:         []string{strings.ToLower(cd.Host)},
-			CertFile:      cd.TLS.Cert,
-			KeyFile:       cd.TLS.Key,
-			CompleteChain: cd.TLS.CompleteChain,
-		})
-	}
-	st, err := tlsstore.Load(ctx, specs, tlsstore.Options{Roots: roots, Logger: d.log.With("service", "tls")})
+	st, err := tlsstore.Load(ctx, tlsSpecs(d.cfg), tlsstore.Options{Roots: roots, Logger: d.log.With("service", "tls")})
 	if err != nil {
 		return err // names the key path, the file and the fix
 	}
-	d.tls.store = st
+	// A SIGHUP may already be handled (startReload runs first): publish
+	// the store under the lock reloads take.
+	d.reload.mu.Lock()
+	d.tls.store, d.tls.listen = st, ec.TLSListen
+	d.reload.mu.Unlock()
 	ln, err := net.Listen("tcp", ec.TLSListen)
 	if err != nil {
 		return fmt.Errorf("edge-tls listener: %w (set a free address with edge.tls_listen)", err)
 	}
 	cfg := &tls.Config{
+		// The store swaps its certificate set atomically on reload: each
+		// handshake reads the set current when it starts.
 		GetCertificate: st.GetCertificate,
 		// RFC 7540 §3.3: h2 is negotiated by ALPN; http.Server serves it on
 		// a listener of *tls.Conn whose config offers it.
@@ -91,9 +81,72 @@ func (d *Daemon) startEdgeTLS(ctx context.Context, metrics *httpMetrics) error {
 			ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(d.log.With("service", "edge-tls").Handler(), slog.LevelWarn),
+			HTTP2: &http.HTTP2Config{
+				// Advertise the protocol's initial SETTINGS_MAX_FRAME_SIZE
+				// (RFC 9113 §6.5.2) instead of Go's 1 MiB: a client then
+				// gets FRAME_SIZE_ERROR for a larger frame (§4.2, h2spec
+				// http2/4.2/3) and one frame never needs more than 16 KiB
+				// of buffer. Responses and browsers use 16 KiB frames
+				// anyway.
+				MaxReadFrameSize: 16 << 10,
+			},
 		},
 	})
 	return nil
+}
+
+// tlsRoots reads edge.tls_roots; "" means the system roots (nil).
+func tlsRoots(path string) (*x509.CertPool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("edge.tls_roots: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("edge.tls_roots: %s holds no PEM certificate", path)
+	}
+	return roots, nil
+}
+
+// tlsSpecs lists the certificates of cfg's domains, named by key path.
+func tlsSpecs(cfg *config.Config) []tlsstore.Spec {
+	var specs []tlsstore.Spec
+	for i, cd := range cfg.Domains {
+		if !cd.TLS.Enabled() {
+			continue
+		}
+		specs = append(specs, tlsstore.Spec{
+			Name:          fmt.Sprintf("domains[%d].tls", i),
+			Hosts:         []string{strings.ToLower(cd.Host)},
+			CertFile:      cd.TLS.Cert,
+			KeyFile:       cd.TLS.Key,
+			CompleteChain: cd.TLS.CompleteChain,
+		})
+	}
+	return specs
+}
+
+// prepareReload loads and checks cfg's certificates as startEdgeTLS does,
+// serving nothing new yet: the caller applies the update together with the
+// domains, or neither. It returns a nil update when the node has no HTTPS
+// listener (edge.tls_listen is bound at start only). Called with the reload
+// lock held.
+func (t *edgeTLS) prepareReload(ctx context.Context, cfg *config.Config) (*tlsstore.Update, error) {
+	if t.store == nil {
+		return nil, nil
+	}
+	specs := tlsSpecs(cfg)
+	if len(specs) == 0 {
+		return nil, fmt.Errorf("edge.tls_listen: the HTTPS listener on %s runs until a restart and needs a certificate; keep a domain's tls, or restart to remove the listener", t.listen)
+	}
+	roots, err := tlsRoots(cfg.Edge.TLSRoots)
+	if err != nil {
+		return nil, err
+	}
+	return t.store.Prepare(ctx, specs, roots)
 }
 
 // serveTLSStatus answers GET /edge/tls.

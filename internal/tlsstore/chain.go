@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 )
@@ -49,7 +48,7 @@ type ChainError struct {
 
 func (e *ChainError) Error() string {
 	if errors.Is(e.Err, ErrUntrustedRoot) {
-		return fmt.Sprintf("%s.cert: %v: %q is not in the trust store (use a certificate from a publicly trusted CA, or add the root to the trust store)", e.Name, e.Err, e.Issuer)
+		return fmt.Sprintf("%s.cert: %v: %q is not in the trust store (%s; use a certificate from a publicly trusted CA, or add the root to the trust store)", e.Name, e.Err, e.Issuer, e.File)
 	}
 	head := fmt.Sprintf("%s.cert: %v: missing issuer %q", e.Name, e.Err, e.Issuer)
 	switch {
@@ -65,20 +64,10 @@ func (e *ChainError) Error() string {
 // Unwrap returns the sentinel and the fetch error.
 func (e *ChainError) Unwrap() []error { return []error{e.Err, e.FetchErr} }
 
-// load reads, checks and (when allowed) completes one spec's chain.
-func (s *Store) load(ctx context.Context, sp Spec) (*entry, error) {
-	certPEM, err := os.ReadFile(sp.CertFile)
-	if err != nil {
-		return nil, fmt.Errorf("%s.cert: %w", sp.Name, err)
-	}
-	keyFile := sp.KeyFile
-	if keyFile == "" {
-		keyFile = sp.CertFile
-	}
-	keyPEM, err := os.ReadFile(keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("%s.key: %w", sp.Name, err)
-	}
+// load checks and (when allowed) completes one spec's chain, read from
+// certPEM and keyPEM (keyFile names the key's file in errors), against
+// roots at now.
+func (s *Store) load(ctx context.Context, sp Spec, certPEM, keyPEM []byte, keyFile string, roots *x509.CertPool, now time.Time) (*entry, error) {
 	certs, err := parseCertificates(certPEM)
 	if err != nil {
 		return nil, fmt.Errorf("%s.cert: %s: %w", sp.Name, sp.CertFile, err)
@@ -88,24 +77,15 @@ func (s *Store) load(ctx context.Context, sp Spec) (*entry, error) {
 		return nil, fmt.Errorf("%s.key: %s does not hold the private key of the first certificate in %s (the leaf must come first): %w", sp.Name, keyFile, sp.CertFile, err)
 	}
 	leaf, inters := certs[0], certs[1:]
-	now := time.Now()
-	switch {
-	case now.After(leaf.NotAfter):
-		return nil, fmt.Errorf("%s.cert: the certificate for %s expired at %s; renew it", sp.Name, leafName(leaf), leaf.NotAfter.UTC().Format(time.RFC3339))
-	case now.Before(leaf.NotBefore):
-		return nil, fmt.Errorf("%s.cert: the certificate for %s is not valid until %s", sp.Name, leafName(leaf), leaf.NotBefore.UTC().Format(time.RFC3339))
+	if err := checkLeaf(sp, leaf, now); err != nil {
+		return nil, err
 	}
-	for _, h := range sp.Hosts {
-		if h != "*" && leaf.VerifyHostname(h) != nil {
-			return nil, fmt.Errorf("%s.cert: the certificate does not cover host %q; it names %s", sp.Name, h, leafName(leaf))
-		}
-	}
-	chains, err := s.verify(leaf, inters, now)
+	chains, err := verify(roots, leaf, inters, now)
 	var fetchedURLs []string
 	if err != nil {
 		var ua x509.UnknownAuthorityError
 		if !errors.As(err, &ua) {
-			return nil, fmt.Errorf("%s.cert: chain does not verify: %w", sp.Name, err)
+			return nil, fmt.Errorf("%s.cert: %s: chain does not verify: %w", sp.Name, sp.CertFile, err)
 		}
 		top, selfSigned := chainTop(leaf, inters)
 		ce := &ChainError{Name: sp.Name, File: sp.CertFile, Issuer: top.Issuer.String(), Err: ErrIncompleteChain}
@@ -119,7 +99,7 @@ func (s *Store) load(ctx context.Context, sp Spec) (*entry, error) {
 		if !sp.CompleteChain {
 			return nil, ce
 		}
-		added, urls, chs, err := s.complete(ctx, leaf, inters, top, now)
+		added, urls, chs, err := s.complete(ctx, roots, leaf, inters, top, now)
 		if err != nil {
 			if re := (*ChainError)(nil); errors.As(err, &re) {
 				re.Name, re.File = sp.Name, sp.CertFile
@@ -133,7 +113,7 @@ func (s *Store) load(ctx context.Context, sp Spec) (*entry, error) {
 		}
 		inters, fetchedURLs, chains = append(inters, added...), urls, chs
 	}
-	e := &entry{spec: sp, leaf: leaf, fetched: fetchedURLs, bare: &pair}
+	e := &entry{spec: sp, leaf: leaf, inters: inters, fetched: fetchedURLs, bare: &pair}
 	if ch := chains[0]; len(ch) > 1 {
 		e.issuer = ch[1]
 	}
@@ -156,16 +136,33 @@ func (s *Store) load(ctx context.Context, sp Spec) (*entry, error) {
 	return e, nil
 }
 
-// verify checks leaf's chain against the roots with only the given
-// intermediates: x509 never fetches missing ones, exactly like the SDK
-// clients of case C04.
-func (s *Store) verify(leaf *x509.Certificate, inters []*x509.Certificate, now time.Time) ([][]*x509.Certificate, error) {
+// checkLeaf checks what does not depend on the chain: the validity period
+// at now and that the leaf covers every configured host.
+func checkLeaf(sp Spec, leaf *x509.Certificate, now time.Time) error {
+	switch {
+	case now.After(leaf.NotAfter):
+		return fmt.Errorf("%s.cert: %s: the certificate for %s expired at %s; renew it", sp.Name, sp.CertFile, leafName(leaf), leaf.NotAfter.UTC().Format(time.RFC3339))
+	case now.Before(leaf.NotBefore):
+		return fmt.Errorf("%s.cert: %s: the certificate for %s is not valid until %s", sp.Name, sp.CertFile, leafName(leaf), leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
+	for _, h := range sp.Hosts {
+		if h != "*" && leaf.VerifyHostname(h) != nil {
+			return fmt.Errorf("%s.cert: the certificate does not cover host %q; it names %s (%s)", sp.Name, h, leafName(leaf), sp.CertFile)
+		}
+	}
+	return nil
+}
+
+// verify checks leaf's chain against roots (nil: the system roots) with
+// only the given intermediates: x509 never fetches missing ones, exactly
+// like the SDK clients of case C04.
+func verify(roots *x509.CertPool, leaf *x509.Certificate, inters []*x509.Certificate, now time.Time) ([][]*x509.Certificate, error) {
 	pool := x509.NewCertPool()
 	for _, c := range inters {
 		pool.AddCert(c)
 	}
 	return leaf.Verify(x509.VerifyOptions{
-		Roots:         s.opts.Roots,
+		Roots:         roots,
 		Intermediates: pool,
 		CurrentTime:   now,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
@@ -175,7 +172,7 @@ func (s *Store) verify(leaf *x509.Certificate, inters []*x509.Certificate, now t
 // complete fetches issuers from AIA URLs (RFC 5280 §4.2.2.1), starting
 // with top's, until the chain verifies. It returns the intermediates to
 // append (never a self-signed root) and the URLs they came from.
-func (s *Store) complete(ctx context.Context, leaf *x509.Certificate, inters []*x509.Certificate, top *x509.Certificate, now time.Time) (added []*x509.Certificate, urls []string, chains [][]*x509.Certificate, err error) {
+func (s *Store) complete(ctx context.Context, roots *x509.CertPool, leaf *x509.Certificate, inters []*x509.Certificate, top *x509.Certificate, now time.Time) (added []*x509.Certificate, urls []string, chains [][]*x509.Certificate, err error) {
 	cur := top
 	for range maxIssuerFetches {
 		if len(cur.IssuingCertificateURL) == 0 {
@@ -193,7 +190,7 @@ func (s *Store) complete(ctx context.Context, leaf *x509.Certificate, inters []*
 			return nil, nil, nil, &ChainError{Issuer: iss.Subject.String(), Err: ErrUntrustedRoot}
 		}
 		added, urls = append(added, iss), append(urls, u)
-		chains, err = s.verify(leaf, append(inters[:len(inters):len(inters)], added...), now)
+		chains, err = verify(roots, leaf, append(inters[:len(inters):len(inters)], added...), now)
 		if err == nil {
 			return added, urls, chains, nil
 		}

@@ -14,10 +14,13 @@ const (
 
 // CertStatus describes one loaded certificate, for the admin API.
 type CertStatus struct {
-	Name     string    `json:"name"`
-	Hosts    []string  `json:"hosts"`
-	File     string    `json:"file"`
-	Subject  string    `json:"subject"`
+	Name    string   `json:"name"`
+	Hosts   []string `json:"hosts"`
+	File    string   `json:"file"`
+	Subject string   `json:"subject"`
+	// Serial is the leaf's serial number in hexadecimal, to tell a
+	// rotated certificate from the one it replaced.
+	Serial   string    `json:"serial"`
 	DNSNames []string  `json:"dns_names"`
 	NotAfter time.Time `json:"not_after"`
 	// Chain lists the subjects of the certificates a handshake sends, leaf
@@ -47,16 +50,20 @@ type OCSPStatus struct {
 	Failures    int       `json:"failures"`
 }
 
-// Status reports every certificate in load order.
+// Status reports every certificate of the served set in configuration
+// order.
 func (s *Store) Status() []CertStatus {
 	now := time.Now()
-	out := make([]CertStatus, 0, len(s.entries))
-	for _, e := range s.entries {
+	set := s.set.Load()
+	out := make([]CertStatus, 0, len(set.binds))
+	for _, b := range set.binds {
+		e := b.e
 		cs := CertStatus{
-			Name:          e.spec.Name,
-			Hosts:         append([]string(nil), e.spec.Hosts...),
-			File:          e.spec.CertFile,
+			Name:          b.spec.Name,
+			Hosts:         append([]string(nil), b.spec.Hosts...),
+			File:          b.spec.CertFile,
 			Subject:       e.leaf.Subject.String(),
+			Serial:        e.leaf.SerialNumber.Text(16),
 			DNSNames:      e.leaf.DNSNames,
 			NotAfter:      e.leaf.NotAfter,
 			Chain:         e.chain,

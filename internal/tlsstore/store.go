@@ -3,13 +3,14 @@
 // (case C04), optionally completes a chain from the certificate's issuer URL,
 // keeps OCSP staples fresh in the background (case C05), and selects a
 // certificate by SNI without ever touching the network during a handshake.
+// Reload (Prepare, then Update.Apply) swaps the served set atomically: the
+// new set passes the same checks as at start or nothing changes.
 package tlsstore
 
 import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -64,22 +65,41 @@ const DefaultFetchTimeout = 10 * time.Second
 // Store serves certificates by SNI and keeps their OCSP staples fresh. Its
 // methods are safe for concurrent use. Close stops the background refresh.
 type Store struct {
-	opts    Options
-	log     *slog.Logger
-	entries []*entry
-	byHost  map[string]*entry // exact lower-case SNI → entry
-	def     *entry            // served when nothing matches
+	opts Options
+	log  *slog.Logger
+	// set is what handshakes read: swapped whole by Update.Apply, so a
+	// handshake sees the old set or the new one, never a mix.
+	set atomic.Pointer[certSet]
 
+	mu     sync.Mutex        // serialises Apply and Close; guards live and closed
+	live   map[string]*entry // the applied set's entries by content key, each with its refresher
+	closed bool
+	bg     context.Context // parent of every refresher's context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // one per OCSP refresh goroutine
-	once   sync.Once
+}
+
+// certSet is one immutable generation of served certificates.
+type certSet struct {
+	binds  []binding         // configuration order
+	byHost map[string]*entry // exact lower-case SNI → entry
+	def    *entry            // served when nothing matches
+}
+
+// binding is one spec and the certificate loaded for it. Two specs naming
+// the same files share one entry (and one refresher).
+type binding struct {
+	spec Spec
+	e    *entry
 }
 
 // entry is one loaded certificate.
 type entry struct {
-	spec      Spec
+	spec      Spec   // the spec it was first loaded for; names it in logs
+	key       string // content key (contentKey): equal files, same entry
 	leaf      *x509.Certificate
 	issuer    *x509.Certificate       // verified issuer of leaf, for OCSP
+	inters    []*x509.Certificate     // the intermediates served after leaf
 	chain     []string                // subjects of the certificates served, leaf first
 	fetched   []string                // issuer URLs a completed chain came from
 	bare      *tls.Certificate        // without a staple
@@ -87,6 +107,11 @@ type entry struct {
 	stapled   atomic.Pointer[stapled] // bare plus the current staple; nil when none
 	mu        sync.Mutex              // guards ocspState
 	ocspState ocspState
+
+	// stop ends the refresher and done is closed when it has returned;
+	// both nil when none runs. Set under Store.mu.
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 // Load reads and verifies every spec and starts refreshing OCSP staples in
@@ -105,57 +130,26 @@ func Load(ctx context.Context, specs []Spec, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if len(specs) == 0 {
-		return nil, errors.New("tlsstore: no certificates to load")
-	}
-	s := &Store{opts: opts, log: log, byHost: map[string]*entry{}}
-	var errs []error
-	for _, sp := range specs {
-		e, err := s.load(ctx, sp)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		s.entries = append(s.entries, e)
-		for _, h := range sp.Hosts {
-			h = strings.ToLower(h)
-			if h == "*" {
-				s.def = e
-				continue
-			}
-			s.byHost[h] = e
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	if s.def == nil {
-		s.def = s.entries[0]
-	}
 	bg, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	for _, e := range s.entries {
-		if e.ocspURL == "" {
-			continue
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.refreshLoop(bg, e)
-		}()
+	s := &Store{opts: opts, log: log, live: map[string]*entry{}, bg: bg, cancel: cancel}
+	u, err := s.Prepare(ctx, specs, opts.Roots)
+	if err != nil {
+		cancel()
+		return nil, err
 	}
+	u.Apply()
 	return s, nil
 }
 
 // Close stops refreshing staples, cancelling fetches in flight, and waits
-// for the refresh goroutines to return. Certificates are still served.
+// for the refresh goroutines to return. Certificates are still served; an
+// Update applied after Close swaps them but starts no refresher.
 func (s *Store) Close() {
-	s.once.Do(func() {
-		if s.cancel != nil {
-			s.cancel()
-		}
-		s.wg.Wait()
-	})
+	s.mu.Lock()
+	s.closed = true
+	s.cancel()
+	s.mu.Unlock()
+	s.wg.Wait()
 }
 
 // GetCertificate selects the certificate for a handshake: the one whose
@@ -166,23 +160,42 @@ func (s *Store) Close() {
 // is attached when a fresh one is cached, and the network is never waited
 // on (case C05).
 func (s *Store) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	return s.pick(hello.ServerName).current(time.Now()), nil
+	return s.set.Load().pick(hello.ServerName).current(time.Now()), nil
+}
+
+// newSet indexes binds for SNI selection.
+func newSet(binds []binding) *certSet {
+	cs := &certSet{binds: binds, byHost: map[string]*entry{}}
+	for _, b := range binds {
+		for _, h := range b.spec.Hosts {
+			h = strings.ToLower(h)
+			if h == "*" {
+				cs.def = b.e
+				continue
+			}
+			cs.byHost[h] = b.e
+		}
+	}
+	if cs.def == nil {
+		cs.def = binds[0].e
+	}
+	return cs
 }
 
 // pick returns the entry for an SNI name.
-func (s *Store) pick(serverName string) *entry {
+func (cs *certSet) pick(serverName string) *entry {
 	name := strings.ToLower(strings.TrimSuffix(serverName, "."))
 	if name != "" {
-		if e, ok := s.byHost[name]; ok {
+		if e, ok := cs.byHost[name]; ok {
 			return e
 		}
-		for _, e := range s.entries {
-			if e.leaf.VerifyHostname(name) == nil {
-				return e
+		for _, b := range cs.binds {
+			if b.e.leaf.VerifyHostname(name) == nil {
+				return b.e
 			}
 		}
 	}
-	return s.def
+	return cs.def
 }
 
 // current returns the certificate to serve at now: with the cached staple

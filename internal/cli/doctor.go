@@ -36,6 +36,7 @@ func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.ExpectCNAME, "expect-cname", "", "the `name` the URL's CNAME chain must reach (C13)")
 	fs.StringVar(&opts.DNSServer, "dns", "", "ask this DNS server (`host:port`) instead of the system's")
 	fs.Var(&checks, "check", "run only this `check` (repeatable): "+strings.Join(diag.CheckNames(), ", "))
+	fs.BoolVar(&opts.NoCapture, "no-capture", false, "never capture packets (as root on Linux the reset check captures the SYN, FIN and RST of a connection it sees cut, to compare their TTLs: C23)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	fs.DurationVar(&opts.Timeout, "timeout", 10*time.Second, "time limit of each network operation")
 	fs.Usage = func() {

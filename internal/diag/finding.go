@@ -64,6 +64,64 @@ type Finding struct {
 	Evidence []string `json:"evidence,omitempty"`
 	// Fix says what to do about it; empty for OK findings.
 	Fix string `json:"fix,omitempty"`
+	// Cut is the structured evidence of a connection cut at the network
+	// level; only the reset check's findings carry it.
+	Cut *Cut `json:"cut,omitempty"`
+}
+
+// Cut is the evidence of a connection to one address that was cut at the
+// network level (C23, C15): where, how, what had crossed it by then, how
+// often, what the comparisons showed and, when packets were captured, the
+// TTLs of the server's SYN-ACK and of the packet that cut it.
+type Cut struct {
+	// Addr is the address connected to, "ip:port".
+	Addr string `json:"addr"`
+	// Phase is where the first attempt failed: "connect", "tls-handshake"
+	// (after the ClientHello), "request" (after the request was sent) or
+	// "body" (mid-body).
+	Phase string `json:"phase"`
+	// Kind is how: "refused" (RST to the SYN), "timeout", "unreachable"
+	// (ICMP), "reset" (RST) or "closed" (FIN, EOF).
+	Kind string `json:"kind"`
+	// Error is the first attempt's error.
+	Error string `json:"error,omitempty"`
+	// SinceConnect is the time in seconds from the connection's
+	// establishment to the cut; 0 in the connect phase.
+	SinceConnect float64 `json:"since_connect"`
+	// BytesSent and BytesReceived count the TCP payload that crossed the
+	// connection before the cut, TLS records included.
+	BytesSent     int64 `json:"bytes_sent"`
+	BytesReceived int64 `json:"bytes_received"`
+	// Attempts is how many times the attempt was made, Failures how many
+	// of them were cut; Pattern is "consistent" (all) or "intermittent"
+	// (some).
+	Attempts int    `json:"attempts"`
+	Failures int    `json:"failures"`
+	Pattern  string `json:"pattern"`
+	// Verdict is what the comparisons show: "name-filtered" (another SNI
+	// or Host gets through), "keyword-filtered" (the bare path gets
+	// through), "on-connect" (cut even when nothing is sent), "not-name"
+	// (every variant is cut), or "" (not compared).
+	Verdict  string       `json:"verdict,omitempty"`
+	Compared []Comparison `json:"compared,omitempty"`
+	// SynAckTTL and CutTTL are the captured TTLs (IPv6: hop limits) of
+	// the server's SYN-ACK and of the RST or FIN; 0 when not captured.
+	// Injected says they differ by more than a few hops.
+	SynAckTTL int  `json:"synack_ttl,omitempty"`
+	CutTTL    int  `json:"cut_ttl,omitempty"`
+	Injected  bool `json:"injected,omitempty"`
+}
+
+// Comparison is one variant of a cut attempt and how it ended.
+type Comparison struct {
+	// Probe says what was changed ("without SNI", "with Host: …").
+	Probe string `json:"probe"`
+	// Result says how it ended.
+	Result string `json:"result"`
+	// Answered says the peer answered at the protocol level (completed,
+	// or refused with a TLS alert or an HTTP status): the variant got
+	// through.
+	Answered bool `json:"answered"`
 }
 
 // Timing holds the phases of one fresh request, in curl's names and

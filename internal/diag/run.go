@@ -51,6 +51,12 @@ type Options struct {
 	// UserAgent is sent with every request. If empty, "strata-doctor" is
 	// used.
 	UserAgent string
+	// NoCapture keeps the reset check from capturing packets. As root on
+	// Linux it otherwise opens a packet socket, filtered in the kernel to
+	// the SYN, FIN and RST segments of the address it is repeating a cut
+	// connection to, to compare the TTL of the reset with the SYN-ACK's
+	// (C23).
+	NoCapture bool
 	// Logger receives debug records of each probe. If nil, nothing is
 	// logged.
 	Logger *slog.Logger
@@ -82,6 +88,7 @@ var checks = []check{
 	{"origin", checkOrigin, false},
 	{"dns", checkDNS, true},
 	{"websocket", checkWebSocket, true},
+	{"reset", checkReset, true},
 }
 
 // CheckNames returns the names of every check, in the order Run runs

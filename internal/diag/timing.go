@@ -21,7 +21,7 @@ func checkTiming(_ context.Context, p *prober) []Finding {
 		return []Finding{{ID: "http.failed", Level: Bad,
 			Summary:  "the request to " + p.u.String() + " failed",
 			Evidence: []string{fmt.Sprint(p.baseErr)},
-			Fix:      "see the tls and dns findings for the cause; check that the server listens on " + p.targetAddr()}}
+			Fix:      "see the tls, dns and reset findings for the cause; check that the server listens on " + p.targetAddr()}}
 	}
 	t := p.timing
 	var ev []string

@@ -90,7 +90,7 @@ func checkTLS(ctx context.Context, p *prober) []Finding {
 		}
 		out = append(out, Finding{ID: id, Case: "C15", Level: Bad, Summary: sum,
 			Evidence: []string{"SNI: " + p.host, a + ": " + h.err.Error() + fmt.Sprintf(" after %.3fs", h.took.Seconds())},
-			Fix:      "compare from another network; if only this node or network fails, capture the handshake (tcpdump -w tls.pcap host " + hostOf(a) + ") and send it with the time and the client's address to the network's operator"})
+			Fix:      "compare from another network; reset.tls-handshake says whether only this name is cut, and the TTL of the reset (or what to capture: tcpdump -w tls.pcap host " + hostOf(a) + ") whether the node sent it; send the capture with the time and the client's address to the network's operator"})
 	}
 	if len(okEv) > 0 {
 		out = append(out, Finding{ID: "tls.nodes", Case: "C15", Level: OK,

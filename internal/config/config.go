@@ -44,6 +44,8 @@ type Edge struct {
 	// ParentsFallbackOrigin fetches from the origin when the parents tried
 	// failed. Default: false (the failure is the answer).
 	ParentsFallbackOrigin bool `yaml:"parents_fallback_origin"`
+	// Resolver: how origin names are resolved and cached (edge_resolver.go).
+	Resolver EdgeResolver `yaml:"resolver"`
 }
 
 // Cache bounds the edge's two cache tiers.

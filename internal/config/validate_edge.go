@@ -66,7 +66,8 @@ func (p *problems) edge(c *Config) {
 			}
 		}
 	}
-	p.edgeTiers(c) // parents, origins, health checks (edge_tiers.go)
+	p.edgeTiers(c)    // parents, origins, health checks (edge_tiers.go)
+	p.edgeResolver(c) // edge.resolver (edge_resolver.go)
 	// An origin that is itself a domain of this deployment makes requests
 	// circle through the edge (case C06).
 	for i, d := range c.Domains {

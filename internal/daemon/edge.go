@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/strata-cdn/strata/internal/cachestore"
 	"github.com/strata-cdn/strata/internal/config"
 	"github.com/strata-cdn/strata/internal/edge"
+	"github.com/strata-cdn/strata/internal/resolve"
 )
 
 // startEdge opens the edge cache and builds the edge handler. It runs after
@@ -57,6 +59,8 @@ func (d *Daemon) startEdge() error {
 		// Zero in the file means "stop with the last client", which the
 		// Handler spells as a negative bound.
 		MaxBackgroundFill: backgroundFill(c.BackgroundFill),
+		// Origin and parent names, cached for their DNS TTL (C01).
+		Resolver: edgeResolver(d.cfg.Edge.Resolver, d.log),
 	}
 	d.edge.Parents, d.edge.ParentsFallbackOrigin = parents, d.cfg.Edge.ParentsFallbackOrigin
 	// Purge and prefetch tasks, on the admin listener under /edge/; the
@@ -130,4 +134,16 @@ func backgroundFill(b config.ByteSize) int64 {
 		return -1
 	}
 	return int64(b)
+}
+
+// edgeResolver builds the resolver of origin and parent names from
+// edge.resolver; zero values are the resolver's defaults.
+func edgeResolver(c config.EdgeResolver, log *slog.Logger) *resolve.Resolver {
+	return &resolve.Resolver{
+		Nameservers: c.Nameservers,
+		MinTTL:      c.MinTTL.D(),
+		MaxTTL:      c.MaxTTL.D(),
+		StaleGrace:  c.StaleGrace.D(),
+		Logger:      log.With("service", "resolver"),
+	}
 }

@@ -57,6 +57,43 @@ type EgressUpstream struct {
 	// LocalAddresses are the local IPs seen on connections to it.
 	LocalAddresses []string   `json:"local_addresses"`
 	LastSeen       *time.Time `json:"last_seen,omitempty"`
+	// DNS is the cached answer for the upstream's name: the addresses it
+	// is fetched from (case C01). Absent before the first fetch, and when
+	// the Handler's Resolver does not dial for its transport.
+	DNS *EgressDNS `json:"dns,omitempty"`
+}
+
+// EgressDNS is the current DNS answer for an upstream's name.
+type EgressDNS struct {
+	// Addresses the name resolves to, in the order they are tried.
+	Addresses []string `json:"addresses"`
+	// Source is "dns", "hosts" or "literal".
+	Source string `json:"source"`
+	// TTL is the answer's lifetime in seconds when it was resolved;
+	// TTLRemaining, the seconds until it is asked again (0: on the next
+	// connection or request).
+	TTL          int64 `json:"ttl"`
+	TTLRemaining int64 `json:"ttl_remaining"`
+	// Stale reports an answer kept because re-resolution failed.
+	Stale bool `json:"stale,omitempty"`
+}
+
+// egressDNS returns the resolver's cached answer for upstream (host[:port]).
+func (h *Handler) egressDNS(upstream string) *EgressDNS {
+	host := upstream
+	if hh, _, err := net.SplitHostPort(upstream); err == nil {
+		host = hh
+	}
+	a, ok := h.resolver.Peek(host)
+	if !ok {
+		return nil
+	}
+	d := &EgressDNS{Addresses: make([]string, 0, len(a.Addrs)), Source: string(a.Source), Stale: a.Stale,
+		TTL: int64(a.TTL / time.Second), TTLRemaining: int64((h.resolver.Remaining(a) + time.Second - 1) / time.Second)}
+	for _, ip := range a.Addrs {
+		d.Addresses = append(d.Addresses, ip.String())
+	}
+	return d
 }
 
 // Egress reports the node's upstreams and the local addresses it fetches
@@ -84,6 +121,7 @@ func (h *Handler) Egress() Egress {
 			}
 			sort.Strings(eu.LocalAddresses)
 		}
+		eu.DNS = h.egressDNS(name)
 		out.Upstreams = append(out.Upstreams, eu)
 	}
 	for _, p := range h.Parents {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/strata-cdn/strata/internal/cachepolicy"
 	"github.com/strata-cdn/strata/internal/cachestore"
+	"github.com/strata-cdn/strata/internal/resolve"
 	"github.com/strata-cdn/strata/internal/transform"
 	"golang.org/x/sync/singleflight"
 )
@@ -98,8 +98,15 @@ type Handler struct {
 	// (DefaultUpstreamFailLimit, DefaultUpstreamCooldown).
 	UpstreamFailLimit int
 	UpstreamCooldown  time.Duration
+	// Resolver resolves the names of origins and parents for the Handler's
+	// own transport and for upgrades, caching each DNS answer for its TTL;
+	// pooled connections to an address that left its name's answer are not
+	// reused (resolver.go, case C01). If nil, the Handler makes one with
+	// resolve.Resolver's defaults (/etc/resolv.conf, /etc/hosts).
+	Resolver *resolve.Resolver
 
 	initOnce sync.Once
+	resolver *resolve.Resolver // Resolver, or the Handler's own
 	nodeID   string
 	rt       http.RoundTripper
 	own      *http.Transport // the Transport made by the Handler, if any
@@ -143,9 +150,13 @@ func (h *Handler) init() {
 				h.nodeID = "strata"
 			}
 		}
+		h.resolver = h.Resolver
+		if h.resolver == nil {
+			h.resolver = &resolve.Resolver{Logger: h.Logger}
+		}
 		h.rt = h.Transport
 		if h.rt == nil {
-			h.own = newTransport()
+			h.own = newTransport(newOriginDialer(h.resolver, h.Logger))
 			h.rt = h.own
 		}
 		h.rt = h.withTimeouts(h.rt) // each attempt's domain timeouts (timeouts.go)
@@ -167,14 +178,14 @@ func (h *Handler) init() {
 	})
 }
 
-// newTransport returns the origin transport of a Handler without one.
-func newTransport() *http.Transport {
+// newTransport returns the origin transport of a Handler without one. Its
+// connections are dialed by od, which honours the TTL of the origins' DNS
+// answers, pooled connections included (resolver.go, case C01).
+func newTransport(od *originDialer) *http.Transport {
 	return &http.Transport{
-		Proxy: nil, // an edge talks to its origins directly
-		DialContext: (&net.Dialer{
-			Timeout:   10 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
+		Proxy:                 nil, // an edge talks to its origins directly
+		DialContext:           od.dial,
+		DialTLSContext:        od.dialTLS,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,

@@ -9,15 +9,16 @@ import (
 // new list. It is how a configuration reload changes a domain's origin
 // without a restart, and the change takes effect at once (case C01): the
 // idle connections of the origin transport are closed, so no request is
-// sent on a connection to the old origin's address, and the next fetch
-// dials afresh, which resolves the origin's name again (net.Dialer resolves
-// on every dial; Strata keeps no DNS cache of its own, so an answer lives
-// no longer than the system resolver keeps it, which honours its TTL).
-// Health checks (health.go) restart for the new origins.
+// sent on a connection to the old origin's address, and every cached DNS
+// answer is expired, so the next fetch resolves the origin's name afresh
+// (the answers are kept for stale-if-error). Between changes, answers live
+// for their TTL and pooled connections follow them (resolver.go). Health
+// checks (health.go) restart for the new origins.
 func (h *Handler) SetDomains(ds []Domain) {
 	h.init()
 	ds = append([]Domain(nil), ds...)
 	h.live.Store(&ds)
+	h.resolver.Expire()
 	h.tier.restartHealthChecks()
 	closeIdle(h.rt)
 	closeIdle(h.Transport)

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"bufio"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -105,7 +104,8 @@ func closeOnHangup(x *exchange, conn net.Conn) func() {
 }
 
 // dialOrigin opens a connection to the request's origin, over TLS for an
-// https origin.
+// https origin, resolving its name like every origin connection
+// (resolver.go, case C01).
 func (x *exchange) dialOrigin(req *http.Request) (net.Conn, error) {
 	host := req.URL.Host
 	if req.URL.Port() == "" {
@@ -115,11 +115,7 @@ func (x *exchange) dialOrigin(req *http.Request) (net.Conn, error) {
 		}
 		host = net.JoinHostPort(req.URL.Hostname(), port)
 	}
-	d := &net.Dialer{Timeout: x.dom.connectTimeout(), KeepAlive: 30 * time.Second}
-	if req.URL.Scheme == "https" {
-		return (&tls.Dialer{NetDialer: d, Config: &tls.Config{ServerName: req.URL.Hostname(), NextProtos: []string{"http/1.1"}}}).DialContext(x.ctx(), "tcp", host)
-	}
-	return d.DialContext(x.ctx(), "tcp", host)
+	return x.h.dialUpgrade(x.ctx(), req.URL, host, x.dom.connectTimeout())
 }
 
 // noteUpgrade records in the access log how the request was handled.

@@ -73,7 +73,9 @@ func TestPlaysInChromium(t *testing.T) {
 	livetest.Need(t)
 	node := browsertest.Need(t, browserDir, "playwright-core", "hls.js", "mpegts.js")
 	e := newEnv(t)
-	e.publish(t, livetest.AudioVideo, "browser")
+	// Long enough for both players on a busy machine, where starting
+	// Chromium twice can take most of a minute; ended with the test.
+	e.publishFor(t, livetest.AudioVideo, "browser", 5*time.Minute)
 
 	libs := map[string]string{
 		"/js/hls.min.js": filepath.Join(browserDir, "node_modules", "hls.js", "dist", "hls.min.js"),

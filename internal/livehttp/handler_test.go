@@ -58,7 +58,14 @@ func newEnv(t *testing.T) *env {
 // its track set to be final.
 func (e *env) publish(t *testing.T, kind livetest.Kind, name string) (*live.Stream, *livetest.Publisher) {
 	t.Helper()
-	p := livetest.Publish(t, kind, 30*time.Second, e.rtmp+"/live/"+name)
+	return e.publishFor(t, kind, name, 30*time.Second)
+}
+
+// publishFor is publish for a stream of d (ffmpeg is killed when the test
+// ends).
+func (e *env) publishFor(t *testing.T, kind livetest.Kind, name string, d time.Duration) (*live.Stream, *livetest.Publisher) {
+	t.Helper()
+	p := livetest.Publish(t, kind, d, e.rtmp+"/live/"+name)
 	select {
 	case s := <-e.started:
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

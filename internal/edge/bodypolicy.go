@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync/atomic"
+	"time"
 )
 
 // MaxSafeMethodBody is the largest body a GET or HEAD may carry: the edge
@@ -83,6 +84,10 @@ func (x *exchange) limitUpload() bool {
 func (x *exchange) refuseUpload(n int64) {
 	x.markTier()
 	x.w.Header().Set("Connection", "close")
+	// Read on while answering, so the client still sending is not reset
+	// before it reads the 413 (linger, below).
+	_ = http.NewResponseController(x.w).EnableFullDuplex()
+	defer x.linger()
 	size := "of unknown length grew past"
 	if n > 0 {
 		size = "of " + itoa(n) + " bytes exceeds"
@@ -90,6 +95,33 @@ func (x *exchange) refuseUpload(n int64) {
 	x.fail(http.StatusRequestEntityTooLarge, "MISS reason=upload-too-large",
 		"upload "+size+" the limit of "+itoa(x.dom.MaxUpload)+" bytes of domain "+strconv.Quote(x.dom.Host)+
 			" set at the edge tier (domains[].max_upload)")
+}
+
+// Lingering after a refused upload, as nginx's lingering_close: closing a
+// connection with unread request bytes makes the kernel send RST, which
+// can destroy the 413 in the client's receive buffer before the client,
+// still busy sending, reads it — the client would then see "connection
+// reset" instead of the answer that names the limit and the tier (C25).
+const (
+	lingerTime  = 5 * time.Second
+	lingerBytes = 64 << 20
+)
+
+// linger reads and discards what the client still sends of a refused
+// upload, for at most lingerTime and lingerBytes, after the answer has
+// been sent.
+func (x *exchange) linger() {
+	body := x.r.Body
+	if ub, ok := body.(*uploadBody); ok {
+		body = ub.ReadCloser
+	}
+	if body == nil || body == http.NoBody {
+		return
+	}
+	rc := http.NewResponseController(x.w)
+	_ = rc.Flush()
+	_ = rc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, body, lingerBytes)
 }
 
 // uploadTooLarge reports whether the upload stopped at the domain's limit.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"time"
 )
@@ -145,6 +146,38 @@ type S3 struct {
 	// LifecycleDay is how long a "day" of bucket lifecycle rules lasts.
 	// Only tests and demonstrations shorten it.
 	LifecycleDay Duration `yaml:"lifecycle_day"`
+	// Callback limits where upload callbacks may connect (case C24).
+	Callback S3Callback `yaml:"callback"`
+}
+
+// S3Callback limits the addresses upload callbacks connect to: the
+// uploader chooses the URL, so the store must not reach this machine or
+// the cloud's metadata service for it.
+type S3Callback struct {
+	// DenyNetworks are CIDR prefixes (or addresses) callbacks may not
+	// connect to. Absent: loopback, link-local and cloud metadata
+	// addresses (s3api.DefaultCallbackDeny); [] denies nothing.
+	DenyNetworks []string `yaml:"deny_networks"`
+	// AllowNetworks are exceptions to DenyNetworks.
+	AllowNetworks []string `yaml:"allow_networks"`
+}
+
+// Prefixes parses networks written as CIDR prefixes or single addresses.
+// It reports the index of the first that does not parse.
+func Prefixes(networks []string) ([]netip.Prefix, int, error) {
+	out := make([]netip.Prefix, 0, len(networks))
+	for i, n := range networks {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			a, aerr := netip.ParseAddr(n)
+			if aerr != nil {
+				return nil, i, err
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, -1, nil
 }
 
 // Bucket declares a bucket that must exist.

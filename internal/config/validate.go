@@ -71,6 +71,11 @@ func (c *Config) validate() []Problem {
 	if c.S3.MinSendRate < 0 {
 		p.add("s3.min_send_rate", "must not be negative; 0 turns the check off")
 	}
+	for key, nets := range map[string][]string{"deny_networks": c.S3.Callback.DenyNetworks, "allow_networks": c.S3.Callback.AllowNetworks} {
+		if _, i, err := Prefixes(nets); err != nil {
+			p.add(fmt.Sprintf("s3.callback.%s[%d]", key, i), "%q is not a network; write a CIDR prefix (\"10.0.0.0/8\", \"fd00::/8\") or an address", nets[i])
+		}
+	}
 	seen := map[string]int{}
 	for i, b := range c.S3.Buckets {
 		path := fmt.Sprintf("s3.buckets[%d].name", i)

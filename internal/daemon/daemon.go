@@ -135,6 +135,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		SendTimeout: d.cfg.S3.SendTimeout.D(),
 		MinSendRate: int64(d.cfg.S3.MinSendRate),
 		Logger:      d.log.With("service", "s3"),
+		Callback:    callbackOptions(d.cfg.S3.Callback),
 	}
 	// Bind every listener before serving any, so a port conflict fails the
 	// start as a whole. The edge is built after the S3 listener is bound:
@@ -285,4 +286,16 @@ func (d *Daemon) ensureBuckets(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// callbackOptions maps s3.callback onto the S3 handler's callback limits:
+// without deny_networks, s3api.DefaultCallbackDeny.
+func callbackOptions(c config.S3Callback) s3api.CallbackOptions {
+	var o s3api.CallbackOptions
+	o.Deny = s3api.DefaultCallbackDeny
+	if c.DenyNetworks != nil {
+		o.Deny, _, _ = config.Prefixes(c.DenyNetworks) // validated at load
+	}
+	o.Allow, _, _ = config.Prefixes(c.AllowNetworks)
+	return o
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -51,6 +52,11 @@ type CallbackOptions struct {
 	RootCAs *x509.CertPool
 	// Resolver resolves callback hosts; nil means net.DefaultResolver.
 	Resolver *net.Resolver
+	// Deny lists networks callbacks may not connect to, checked on the
+	// resolved address of every connection (callback_networks.go;
+	// DefaultCallbackDeny is what the daemon uses unless configured). An
+	// address also in Allow is allowed. Empty: every address is allowed.
+	Deny, Allow []netip.Prefix
 }
 
 const (
@@ -363,7 +369,7 @@ func (h *Handler) callbackAttempt(ctx context.Context, requestID string, cb *cal
 	if cb.Host != "" {
 		serverName = hostWithoutPort(cb.Host)
 	}
-	dialer := &net.Dialer{Resolver: h.Callback.Resolver}
+	dialer := &net.Dialer{Resolver: h.Callback.Resolver, Control: h.Callback.callbackControl}
 	tr := &http.Transport{
 		DialContext: dialer.DialContext,
 		// SNI: the callback host when given (the server behind the URL's
@@ -452,7 +458,10 @@ func describeCallbackError(err error, tp *phaseTrace, timeout time.Duration) *ca
 	var recordErr tls.RecordHeaderError
 	var alert tls.AlertError
 	var netErr net.Error
+	var denied *deniedAddrError
 	switch {
+	case errors.As(err, &denied):
+		return &callbackFailure{desc: denied.Error()}
 	case errors.As(err, &dnsErr):
 		desc := fmt.Sprintf("lookup %s: %s", dnsErr.Name, dnsErr.Err)
 		if dnsErr.IsTimeout {

@@ -20,6 +20,9 @@ type Live struct {
 	// HTTP-FLV playback start on a keyframe at once.
 	GOPCache ByteSize `yaml:"gop_cache"`
 	HLS      LiveHLS  `yaml:"hls"`
+	// RecordSpool holds recordings being written and files whose upload
+	// failed (uploaded at the next start). Default: <data_dir>/record-spool.
+	RecordSpool string `yaml:"record_spool"`
 }
 
 // LiveApp is one RTMP application and how its publishers authenticate.
@@ -32,6 +35,42 @@ type LiveApp struct {
 	SignSecret string `yaml:"sign_secret"`
 	// Hooks are HTTP callbacks on publish, unpublish and play.
 	Hooks LiveHooks `yaml:"hooks"`
+	// Record records the app's streams as MP4 files into a bucket.
+	Record LiveRecord `yaml:"record"`
+}
+
+// Defaults of an app's recording.
+const (
+	DefaultRecordPrefix      = "{app}/{stream}/"
+	DefaultRecordFormat      = "mp4"
+	DefaultRecordMaxDuration = Duration(time.Hour)
+)
+
+// RecordPlaceholders are what a recording prefix may contain.
+var RecordPlaceholders = []string{"{app}", "{stream}", "{session}", "{date}"}
+
+// LiveRecord is an app's recording (docs/live.md, "Recording"): files
+// PREFIX + 20060102-150405_SESSION_NNN.mp4 in Bucket, written through an
+// S3 endpoint: this node's own S3 API by default.
+type LiveRecord struct {
+	// Bucket receives the recordings; empty turns recording off.
+	Bucket string `yaml:"bucket"`
+	// Prefix goes before every key; {app}, {stream}, {session} and {date}
+	// are replaced. Default: "{app}/{stream}/".
+	Prefix string `yaml:"prefix"`
+	// Format is the file format: "mp4" (fragmented MP4), the only one.
+	Format string `yaml:"format"`
+	// MaxDuration splits files at the first keyframe after it. Default 1h.
+	MaxDuration Duration `yaml:"max_duration"`
+	// Endpoint is another S3 endpoint's URL (http://host:port,
+	// https://host); empty means this node's own S3 API.
+	Endpoint string `yaml:"endpoint"`
+	// AccessKey and SecretKey sign the writes; empty means this node's
+	// own credentials (STRATA_ACCESS_KEY), only with the node's endpoint.
+	AccessKey string `yaml:"access_key"`
+	SecretKey string `yaml:"secret_key"`
+	// Region is signed for; empty means s3.region.
+	Region string `yaml:"region"`
 }
 
 // LiveHooks are an app's HTTP callbacks: Strata POSTs JSON

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -73,6 +74,55 @@ live:
 		got = append(got, p.Path)
 	}
 	wantPaths := []string{"live.apps[0].hooks.on_publish", "live.apps[0].hooks.on_unpublish", "live.apps[0].hooks.timeout", "live.apps[0].hooks.on_failure"}
+	if diff := cmp.Diff(wantPaths, got); diff != "" {
+		t.Errorf("problem paths (-want +got):\n%s\n%v", diff, err)
+	}
+}
+
+func TestLiveRecord(t *testing.T) {
+	cfg, err := Parse([]byte(`
+live:
+  apps:
+    - name: live
+      publish_key: k
+      record: {bucket: rec, prefix: "{app}/{date}/{stream}/", max_duration: 30m}
+    - name: other
+      publish_key: k
+      record: {bucket: vod.example, endpoint: "https://s3.example.test", access_key: a, secret_key: s, region: eu-west-1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := LiveRecord{Bucket: "rec", Prefix: "{app}/{date}/{stream}/", MaxDuration: Duration(30 * time.Minute)}
+	if diff := cmp.Diff(want, cfg.Live.Apps[0].Record); diff != "" {
+		t.Errorf("record (-want +got):\n%s", diff)
+	}
+	_, err = Parse([]byte(`
+live:
+  apps:
+    - name: a
+      publish_key: k
+      record: {bucket: Bad_Bucket, prefix: "/{app}/", format: flv, max_duration: 100ms}
+    - name: b
+      publish_key: k
+      record: {bucket: rec, prefix: "{app}/{hour}/", endpoint: "ftp://x", access_key: only-key}
+    - name: c
+      publish_key: k
+      record: {endpoint: "http://127.0.0.1:9000"}
+`))
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *Error", err)
+	}
+	var got []string
+	for _, p := range ce.Problems {
+		got = append(got, p.Path)
+	}
+	wantPaths := []string{
+		"live.apps[0].record.bucket", "live.apps[0].record.prefix", "live.apps[0].record.format", "live.apps[0].record.max_duration",
+		"live.apps[1].record.prefix", "live.apps[1].record.endpoint", "live.apps[1].record", "live.apps[1].record.secret_key",
+		"live.apps[2].record.bucket",
+	}
 	if diff := cmp.Diff(wantPaths, got); diff != "" {
 		t.Errorf("problem paths (-want +got):\n%s\n%v", diff, err)
 	}

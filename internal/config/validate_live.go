@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -48,8 +49,56 @@ func (p *problems) live(c *Config) {
 			p.add(path, "app %q has neither publish_key nor sign_secret, so nobody could publish to it; set one", a.Name)
 		}
 		p.liveHooks(path+".hooks", a.Hooks)
+		p.liveRecord(path+".record", a.Record)
 	}
 }
+
+// liveRecord checks an app's recording.
+func (p *problems) liveRecord(path string, r LiveRecord) {
+	if r.Bucket == "" {
+		if r.Endpoint != "" || r.AccessKey != "" {
+			p.add(path+".bucket", "must be set for the app's other record settings to matter; name the bucket the recordings go to")
+		}
+		return
+	}
+	if !bucketName.MatchString(r.Bucket) || strings.Contains(r.Bucket, "..") {
+		p.add(path+".bucket", "%q is not a bucket name: 3-63 lowercase letters, digits, dots and hyphens", r.Bucket)
+	}
+	rest := r.Prefix
+	for _, ph := range RecordPlaceholders {
+		rest = strings.ReplaceAll(rest, ph, "")
+	}
+	switch {
+	case strings.HasPrefix(r.Prefix, "/"):
+		p.add(path+".prefix", "%q must not start with /; write e.g. \"{app}/{stream}/\"", r.Prefix)
+	case strings.ContainsAny(rest, "{}"):
+		p.add(path+".prefix", "%q: the placeholders are {app}, {stream}, {session} and {date}", r.Prefix)
+	}
+	if r.Format != "" && r.Format != DefaultRecordFormat {
+		p.add(path+".format", "%q: the only format is mp4 (fragmented MP4)", r.Format)
+	}
+	if d := r.MaxDuration.D(); d != 0 && (d < time.Second || d > 12*time.Hour) {
+		p.add(path+".max_duration", "%v: must be from 1s to 12h (0 means 1h)", d)
+	}
+	if r.Endpoint != "" {
+		u, err := url.Parse(r.Endpoint)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			p.add(path+".endpoint", "%q: write the S3 endpoint's URL, e.g. \"https://s3.example.com\" (empty: this node's S3 API)", r.Endpoint)
+		case u.Path != "" && u.Path != "/":
+			p.add(path+".endpoint", "%q must not have a path; the bucket is record.bucket", r.Endpoint)
+		}
+		if r.AccessKey == "" || r.SecretKey == "" {
+			p.add(path, "another endpoint needs access_key and secret_key: this node's credentials are for its own store")
+		}
+	}
+	if (r.AccessKey == "") != (r.SecretKey == "") {
+		p.add(path+".secret_key", "set both access_key and secret_key, or neither (this node's credentials)")
+	}
+}
+
+// bucketName is the S3 bucket naming rule in short.
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 // liveHooks checks an app's hooks.
 func (p *problems) liveHooks(path string, h LiveHooks) {

@@ -1,16 +1,22 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
+	"github.com/strata-cdn/strata/internal/config"
+	"github.com/strata-cdn/strata/internal/flv"
 	"github.com/strata-cdn/strata/internal/hls"
 	"github.com/strata-cdn/strata/internal/live"
 	"github.com/strata-cdn/strata/internal/livehttp"
+	"github.com/strata-cdn/strata/internal/record"
 	"github.com/strata-cdn/strata/internal/rtmpserver"
 )
 
@@ -21,6 +27,7 @@ type liveService struct {
 	http   *livehttp.Handler
 	rtmp   *rtmpserver.Server
 	rtmpLn net.Listener
+	rec    *record.Recorder
 }
 
 // startLive binds the RTMP and live HTTP listeners and starts ingest. It
@@ -64,8 +71,12 @@ func (d *Daemon) startLive(metrics *httpMetrics) error {
 		Hub: hub, Policy: policy, Logger: d.log.With("service", "rtmp"), Hooks: hooks,
 		PlayHint: func(k live.Key) string { return playBase + "/live/" + k.String() + ".flv" },
 	}
-	d.live = &liveService{hub: hub, http: lh, rtmp: rs, rtmpLn: rln}
-	d.admin.Mount("/live/streams", lh.StatusHandler())
+	rec := d.recorder(log)
+	hub.Watch(func(s *live.Stream) { recordStream(rec, s, log) })
+	rec.Start() // before RTMP serves: lists the spool's leftovers first
+	d.live = &liveService{hub: hub, http: lh, rtmp: rs, rtmpLn: rln, rec: rec}
+	d.admin.Mount("/live/streams", lh.StatusHandlerWith(rec))
+	d.admin.Mount("GET /live/recordings", livehttp.RecordingsHandler(rec))
 	if err := d.reg.Register(lh.Collector()); err != nil {
 		d.log.Warn("live stream metrics not registered", "err", err)
 	}
@@ -94,9 +105,94 @@ func (d *Daemon) stopLive() {
 		return
 	}
 	d.live.rtmp.Close()
+	// Recordings end with their publishes; their last files upload
+	// through the S3 listener, which is still serving.
+	ctx, cancel := context.WithTimeout(context.Background(), recordShutdownGrace)
+	d.live.rec.Close(ctx)
+	cancel()
 	d.live.http.Close()
 	d.live = nil
 }
+
+// recordShutdownGrace bounds the uploads a shutdown waits for; a file cut
+// short stays in the spool and is uploaded at the next start.
+const recordShutdownGrace = 20 * time.Second
+
+// recorder builds the recorder of the apps whose record.bucket is set. An
+// app without record.endpoint writes through this node's own S3 listener
+// with this node's credentials (unless the app names its own).
+func (d *Daemon) recorder(log *slog.Logger) *record.Recorder {
+	lc := d.cfg.Live
+	spool := lc.RecordSpool
+	if spool == "" {
+		spool = filepath.Join(d.cfg.DataDir, "record-spool")
+	}
+	rec := &record.Recorder{SpoolDir: spool, Logger: log.With("part", "record"), Apps: map[string]record.Config{}}
+	for _, a := range lc.Apps {
+		rc := a.Record
+		if rc.Bucket == "" {
+			continue
+		}
+		t := record.Target{Endpoint: rc.Endpoint, AccessKey: rc.AccessKey, SecretKey: rc.SecretKey,
+			Region: rc.Region, Bucket: rc.Bucket, Prefix: rc.Prefix}
+		if t.Endpoint == "" {
+			addr := d.Addr("s3").(*net.TCPAddr)
+			host := addr.IP.String()
+			if addr.IP.IsUnspecified() {
+				host = "127.0.0.1"
+			}
+			t.Endpoint = "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+		}
+		if t.AccessKey == "" {
+			t.AccessKey, t.SecretKey = d.opts.AccessKey, d.opts.SecretKey
+		}
+		if t.Region == "" {
+			t.Region = d.cfg.S3.Region
+		}
+		if t.Prefix == "" {
+			t.Prefix = config.DefaultRecordPrefix
+		}
+		md := rc.MaxDuration.D()
+		if md == 0 {
+			md = config.DefaultRecordMaxDuration.D()
+		}
+		rec.Apps[a.Name] = record.Config{Target: t, MaxDuration: md}
+		log.Info("recording app", "app", a.Name, "target", t.String(), "max_duration", md.String(), "spool", spool)
+	}
+	return rec
+}
+
+// recordStream starts recording a new publish of an app that records. It
+// subscribes at once, to every track, so a track that starts late is
+// recorded too (case C34).
+func recordStream(rec *record.Recorder, s *live.Stream, log *slog.Logger) {
+	if !rec.Records(s.Key().App) {
+		return
+	}
+	rd, err := s.Subscribe(live.ReaderOptions{Audio: true, Video: true, AnyTracks: true, Queue: recordQueue})
+	if err != nil {
+		log.Error("recording not started", "stream", s.Key().String(), "err", err)
+		return
+	}
+	rec.Record(record.Session{App: s.Key().App, Stream: s.Key().Name, ID: s.ID(), Started: s.Started()}, recordSource{rd})
+}
+
+// recordQueue is the recorder's reader queue in tags: about a minute of
+// a typical stream, time for a slow disk to catch up.
+const recordQueue = 8192
+
+// recordSource is a live reader as a record.Source.
+type recordSource struct{ r *live.Reader }
+
+func (s recordSource) Read(ctx context.Context) (flv.Tag, error) {
+	t, err := s.r.Read(ctx)
+	if errors.Is(err, live.ErrStreamEnded) {
+		return t, io.EOF
+	}
+	return t, err
+}
+
+func (s recordSource) Close() { s.r.Close() }
 
 // rtmpAddr returns the RTMP listener's address, or nil.
 func (d *Daemon) rtmpAddr() net.Addr {

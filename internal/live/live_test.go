@@ -198,3 +198,42 @@ func TestPolicy(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Case C34: a reader with AnyTracks subscribes at publish, before any
+// tag, and receives a video track that starts after the track probe has
+// declared the stream audio-only; a plain reader is refused video.
+func TestAnyTracksKeepsLateVideo_C34(t *testing.T) {
+	h := &Hub{TrackProbe: 500 * time.Millisecond}
+	s, err := h.Publish(Key{"live", "late"}, "10.0.0.1:5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := s.Subscribe(ReaderOptions{Audio: true, Video: true, AnyTracks: true})
+	if err != nil {
+		t.Fatalf("Subscribe with AnyTracks before any tag = %v", err)
+	}
+	defer rd.Close()
+	for ms := uint32(0); ms <= 2000; ms += 100 {
+		s.WriteTag(aac(ms))
+	}
+	if _, err := s.Subscribe(ReaderOptions{Video: true}); !errors.Is(err, ErrNoTrack) {
+		t.Errorf("plain video reader of an audio-only stream = %v, want ErrNoTrack", err)
+	}
+	s.WriteTag(avcSeq())
+	s.WriteTag(frame(2000, true))
+	s.Close()
+	var got []uint8
+	for {
+		tg, err := rd.Read(context.Background())
+		if err != nil {
+			if !errors.Is(err, ErrStreamEnded) {
+				t.Fatalf("Read = %v, want ErrStreamEnded at the end", err)
+			}
+			break
+		}
+		got = append(got, tg.Type)
+	}
+	if len(got) != 23 || got[21] != flv.TagVideo || got[22] != flv.TagVideo {
+		t.Errorf("reader got %d tags %v, want 21 audio then the video sequence header and keyframe", len(got), got)
+	}
+}

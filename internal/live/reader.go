@@ -17,6 +17,11 @@ type ReaderOptions struct {
 	Protocol string
 	// Queue overrides the hub's ReaderQueue when positive.
 	Queue int
+	// AnyTracks subscribes to the selected tracks even when the stream
+	// does not have them (yet): a recorder subscribes at publish, before
+	// the track set is known, and keeps a track that starts late (case
+	// C34).
+	AnyTracks bool
 }
 
 // Reader receives a stream's tags: first its sequence headers and GOP
@@ -48,6 +53,9 @@ func (s *Stream) Subscribe(opts ReaderOptions) (*Reader, error) {
 	default:
 	}
 	t := s.tracksLocked()
+	if opts.AnyTracks {
+		t = Tracks{Audio: true, Video: true}
+	}
 	if opts.Video && !t.Video {
 		return nil, fmt.Errorf("stream %s has no video track (it is audio-only): %w", s.key, ErrNoTrack)
 	}

@@ -68,6 +68,9 @@ func (s *Stream) Key() Key { return s.key }
 // ID returns the publish session's ID, unique per publish.
 func (s *Stream) ID() string { return s.id }
 
+// Started returns when the publish began.
+func (s *Stream) Started() time.Time { return s.start }
+
 // Done is closed when the publisher has left.
 func (s *Stream) Done() <-chan struct{} { return s.done }
 

@@ -5,32 +5,67 @@ import (
 	"net/http"
 
 	"github.com/strata-cdn/strata/internal/live"
+	"github.com/strata-cdn/strata/internal/record"
 )
 
 // StreamStatus is one live stream in the admin API.
 type StreamStatus struct {
 	live.Status
 	HLS hlsStatus `json:"hls"`
+	// Recording is the stream's recording, when its app records.
+	Recording *record.SessionStatus `json:"recording,omitempty"`
+}
+
+// Recordings reports how streams are recorded; *record.Recorder is one.
+type Recordings interface {
+	// Status returns the recording of one publish session.
+	Status(app, stream, session string) (record.SessionStatus, bool)
+	// Recordings lists the files recorded per stream.
+	Recordings() []record.StreamRecordings
 }
 
 // StatusHandler serves the admin API's list of live streams as JSON:
 // {"streams": [...]} with codecs, rates, viewers per protocol, warnings and
 // whether HLS can carry the stream (and if not, why).
-func (h *Handler) StatusHandler() http.Handler {
+func (h *Handler) StatusHandler() http.Handler { return h.StatusHandlerWith(nil) }
+
+// StatusHandlerWith is StatusHandler with each stream's recording from rec
+// (nil: none): its files and, when it fails, why, also among the stream's
+// warnings: "recording: failed: access denied on bucket B (...)" (case C35).
+func (h *Handler) StatusHandlerWith(rec Recordings) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		out := struct {
+		writeJSON(w, struct {
 			Streams []StreamStatus `json:"streams"`
-		}{Streams: h.Statuses()}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
+		}{Streams: h.StatusesWith(rec)})
 	})
 }
 
+// RecordingsHandler serves the admin API's list of recorded files per
+// stream as JSON: {"recordings": [{"stream", "files": [...]}]}, each file
+// with its key, duration, size, tracks, what was odd in its input, and its
+// upload's state and error.
+func RecordingsHandler(rec Recordings) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, struct {
+			Recordings []record.StreamRecordings `json:"recordings"`
+		}{Recordings: rec.Recordings()})
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
 // Statuses returns every live stream's status.
-func (h *Handler) Statuses() []StreamStatus {
+func (h *Handler) Statuses() []StreamStatus { return h.StatusesWith(nil) }
+
+// StatusesWith returns every live stream's status with its recording from
+// rec (nil: none).
+func (h *Handler) StatusesWith(rec Recordings) []StreamStatus {
 	now := h.now()
 	out := []StreamStatus{}
 	for _, s := range h.Hub.Streams() {
@@ -48,6 +83,14 @@ func (h *Handler) Statuses() []StreamStatus {
 			st.Viewers["hls"] = st.HLS.Viewers
 			if st.HLS.Error != "" {
 				st.Warnings = append(st.Warnings, "HLS unavailable: "+st.HLS.Error)
+			}
+		}
+		if rec != nil {
+			if rs, ok := rec.Status(s.Key().App, s.Key().Name, s.ID()); ok {
+				st.Recording = &rs
+				if rs.State == record.StateFailed {
+					st.Warnings = append(st.Warnings, "recording: failed: "+rs.Error)
+				}
 			}
 		}
 		out = append(out, st)

@@ -102,7 +102,8 @@ type Handler struct {
 	// own transport and for upgrades, caching each DNS answer for its TTL;
 	// pooled connections to an address that left its name's answer are not
 	// reused (resolver.go, case C01). If nil, the Handler makes one with
-	// resolve.Resolver's defaults (/etc/resolv.conf, /etc/hosts).
+	// resolve.Resolver's defaults (/etc/resolv.conf, /etc/hosts). Close
+	// closes it.
 	Resolver *resolve.Resolver
 
 	initOnce sync.Once
@@ -197,9 +198,10 @@ func newTransport(od *originDialer) *http.Transport {
 	}
 }
 
-// Close waits for the background fetches to finish and releases the idle
-// origin connections of the Handler's own transport. Requests served after
-// Close are answered without background work.
+// Close waits for the background fetches to finish, releases the idle
+// origin connections of the Handler's own transport and closes the
+// Resolver (given or its own). Requests served after Close are answered
+// without background work.
 func (h *Handler) Close() error {
 	h.init()
 	h.mu.Lock()
@@ -216,7 +218,7 @@ func (h *Handler) Close() error {
 	if h.own != nil {
 		h.own.CloseIdleConnections()
 	}
-	return nil
+	return h.resolver.Close() // its background re-resolutions end here
 }
 
 // goBackground runs fn in a goroutine the Handler owns; it reports false (and

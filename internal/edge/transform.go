@@ -198,7 +198,8 @@ func (x *exchange) transformed(rep representation) (representation, func(), erro
 		key := transformKey(rep.stored.key, tag)
 		if e := x.h.getEntry(key); e != nil {
 			if string(e.Meta.Extra) == rep.stored.identity {
-				return representation{status: http.StatusOK, header: e.Meta.Header, size: e.Size, body: e, xcache: rep.xcache, age: rep.age}, func() { e.Close() }, nil
+				hdr := withTransformFields(rep.header, e.Meta.Header)
+				return representation{status: http.StatusOK, header: hdr, size: e.Size, body: e, xcache: rep.xcache, age: rep.age}, func() { e.Close() }, nil
 			}
 			e.Close()
 		}
@@ -300,10 +301,43 @@ func (x *exchange) transform(orig http.Header, body []byte, from, to transform.C
 	return transformed{header: hdr, body: out}, nil
 }
 
+// transformFields are the fields a transformation sets; the rest of a
+// transformed response's header is the stored response's, as it is now
+// (a revalidation may have refreshed Date, Expires or Cache-Control since
+// the variant was made).
+var transformFields = []string{"Content-Encoding", "Etag", TransformHeader}
+
+// withTransformFields returns the header of a stored variant: base's
+// fields with those of the transformation recorded in t.
+func withTransformFields(base, t http.Header) http.Header {
+	hdr := base.Clone()
+	addVary(hdr, "Accept-Encoding")
+	if t.Get(TransformHeader) == "" {
+		return hdr // the body is the stored response's
+	}
+	removeChecksums(hdr)
+	for _, f := range transformFields {
+		if v := t.Values(f); len(v) > 0 {
+			hdr[f] = v
+		} else {
+			delete(hdr, f)
+		}
+	}
+	hdr.Del("Content-Length")
+	return hdr
+}
+
 // storeTransformed caches a transformed variant beside the response it
-// was made from; identity ties it to that response.
+// was made from; identity ties it to that response. Only the
+// transformation's fields are stored (withTransformFields).
 func (h *Handler) storeTransformed(key, identity string, res transformed) {
-	w, err := h.Cache.NewWriter(key, cachestore.Meta{Status: http.StatusOK, Header: res.header, Extra: []byte(identity)})
+	t := http.Header{}
+	for _, f := range transformFields {
+		if v := res.header.Values(f); len(v) > 0 {
+			t[f] = v
+		}
+	}
+	w, err := h.Cache.NewWriter(key, cachestore.Meta{Status: http.StatusOK, Header: t, Extra: []byte(identity)})
 	if err == nil {
 		if _, err = w.Write(res.body); err == nil {
 			err = w.Commit()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/strata-cdn/strata/internal/transform"
@@ -296,6 +297,38 @@ func TestSuffixETag(t *testing.T) {
 	for in, want := range map[string]string{`"a"`: `"a-x"`, `W/"a"`: `W/"a-x"`, `""`: `"-x"`} {
 		if got := suffixETag(in, "x"); got != want {
 			t.Errorf("suffixETag(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestTransformVariantFollowsRevalidation: a cached variant is served
+// with the stored response's current header, as each revalidation
+// refreshes it, not with the header it had when the variant was made.
+func TestTransformVariantFollowsRevalidation(t *testing.T) {
+	js := strings.Repeat("function add(a, b) { return a + b; }\n", 100)
+	var gen atomic.Int64
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Origin-Gen", strconv.FormatInt(gen.Add(1), 10))
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Etag", `"js1"`)
+		if r.Header.Get("If-None-Match") == `"js1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "application/javascript")
+		_, _ = io.WriteString(w, js)
+	})
+	e := newEdge(t, o.URL, withTransform(Transform{Codings: []transform.Coding{transform.Gzip}}))
+	for i := 1; i <= 4; i++ {
+		resp, body := e.get("/app.js", "Accept-Encoding", "gzip")
+		if i == 1 {
+			e.waitFill()
+		}
+		if got, want := resp.Header.Get("X-Origin-Gen"), strconv.Itoa(i); got != want {
+			t.Errorf("request %d (%s): X-Origin-Gen %q, want %q: the variant's header is not the stored response's", i, xcache(resp), got, want)
+		}
+		if resp.Header.Get("Content-Encoding") != "gzip" || decoded(t, resp, body) != js {
+			t.Errorf("request %d: Content-Encoding %q or body wrong", i, resp.Header.Get("Content-Encoding"))
 		}
 	}
 }

@@ -22,42 +22,6 @@ import (
 	"github.com/strata-cdn/strata/internal/resolve/dnstest"
 )
 
-// testClock is a settable clock for the resolver's cache.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// lockedBuffer is a log destination safe for concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // namedOrigin is an HTTP origin on one loopback address that says who it
 // is: every body starts with its name. GET /slow sends "name:" and waits
 // for release before the rest; an Upgrade request is switched and sent the
@@ -141,7 +105,7 @@ func originPair(t *testing.T) (one, two *namedOrigin, port int) {
 
 // newDNSEdge starts an edge whose only origin is http://origin.test:port,
 // resolved by a test DNS server with a TTL of 5 s, on the clock it returns.
-func newDNSEdge(t *testing.T, port int) (*edge, *dnstest.Server, *testClock, *lockedBuffer) {
+func newDNSEdge(t *testing.T, port int) (*edge, *dnstest.Server, *clock, *syncBuffer) {
 	t.Helper()
 	dns := dnstest.Start(t)
 	dns.Set("origin.test", 5, "127.0.0.1")
@@ -149,11 +113,11 @@ func newDNSEdge(t *testing.T, port int) (*edge, *dnstest.Server, *testClock, *lo
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	clk := &testClock{t: time.Unix(1_700_000_000, 0)}
-	logs := &lockedBuffer{}
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	e := newEdge(t, "http://origin.test:"+strconv.Itoa(port), func(h *Handler) {
-		h.Resolver = &resolve.Resolver{Nameservers: []string{dns.Addr}, ConfPath: empty, HostsPath: empty, Now: clk.Now, Logger: log}
+		h.Resolver = &resolve.Resolver{Nameservers: []string{dns.Addr}, ConfPath: empty, HostsPath: empty, Now: clk.now, Logger: log}
 		h.Logger = log
 	})
 	return e, dns, clk, logs
@@ -209,7 +173,7 @@ func TestPooledConnectionHonoursDNSTTL_C01(t *testing.T) {
 		t.Errorf("A queries within the TTL: %d, want 1", got)
 	}
 
-	clk.Advance(5 * time.Second) // the answer expires
+	clk.add(5 * time.Second) // the answer expires
 	if _, body := e.get("/d"); string(body) != "two" {
 		t.Errorf("GET /d after the TTL: %q, want two (the pooled connection to 127.0.0.1 must not be reused)", body)
 	}
@@ -255,7 +219,7 @@ func TestStaleConnectionBodyRequestGoesThrough_C01(t *testing.T) {
 		t.Fatalf("GET /a: %q, want one", body)
 	}
 	dns.Set("origin.test", 5, "127.0.0.2")
-	clk.Advance(5 * time.Second)
+	clk.add(5 * time.Second)
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/up", strings.NewReader("payload"))
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {
@@ -323,7 +287,7 @@ func TestUpgradeDialUsesResolver_C01(t *testing.T) {
 		t.Errorf("upgrade before the change reached %q, want one", got)
 	}
 	dns.Set("origin.test", 5, "127.0.0.2")
-	clk.Advance(5 * time.Second)
+	clk.add(5 * time.Second)
 	if got := upgrade(); got != "two" {
 		t.Errorf("upgrade after the TTL reached %q, want two", got)
 	}
@@ -448,8 +412,8 @@ func TestTLSPooledConnectionHonoursDNSTTL_C01(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	clk := &testClock{t: time.Unix(1_700_000_000, 0)}
-	r := &resolve.Resolver{Nameservers: []string{dns.Addr}, ConfPath: empty, HostsPath: empty, Now: clk.Now}
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	r := &resolve.Resolver{Nameservers: []string{dns.Addr}, ConfPath: empty, HostsPath: empty, Now: clk.now}
 	od := newOriginDialer(r, nil)
 	od.tls = srvs[0].Client().Transport.(*http.Transport).TLSClientConfig
 	var dials atomic.Int32
@@ -473,7 +437,7 @@ func TestTLSPooledConnectionHonoursDNSTTL_C01(t *testing.T) {
 		t.Fatalf("before the change: %q %q over %d connections; want one one over 1", a, b, dials.Load())
 	}
 	dns.Set("example.com", 5, "127.0.0.2")
-	clk.Advance(5 * time.Second)
+	clk.add(5 * time.Second)
 	if got := get(); got != "two" || dials.Load() != 2 {
 		t.Errorf("after the TTL: %q over %d connections; want two over a second one", got, dials.Load())
 	}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,18 +45,11 @@ func encodeFLV(t *testing.T, channels, secs int) []flv.Tag {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &flv.Reader{R: bytes.NewReader(b)}
-	var tags []flv.Tag
-	for {
-		tg, err := r.Tag()
-		if errors.Is(err, io.EOF) {
-			return tags
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		tags = append(tags, tg)
+	tags, err := flv.ReadTags(b)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return tags
 }
 
 // pushFLV publishes tags to url with ffmpeg (-c copy, as fast as it

@@ -7,6 +7,7 @@
 package flv
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -110,6 +111,22 @@ func (r *Reader) Header() (FileHeader, error) {
 	}
 	r.header = true
 	return h, nil
+}
+
+// ReadTags reads every tag of an FLV file held in b.
+func ReadTags(b []byte) ([]Tag, error) {
+	r := &Reader{R: bytes.NewReader(b)}
+	var tags []Tag
+	for {
+		t, err := r.Tag()
+		if errors.Is(err, io.EOF) {
+			return tags, nil
+		}
+		if err != nil {
+			return tags, err
+		}
+		tags = append(tags, t)
+	}
 }
 
 // Tag reads the next tag. It returns io.EOF at a clean end of stream.

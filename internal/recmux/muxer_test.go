@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,18 +69,11 @@ func readTags(t testing.TB, name string) []flv.Tag {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &flv.Reader{R: bytes.NewReader(b)}
-	var tags []flv.Tag
-	for {
-		tg, err := r.Tag()
-		if errors.Is(err, io.EOF) {
-			return tags
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		tags = append(tags, tg)
+	tags, err := flv.ReadTags(b)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return tags
 }
 
 func mux(t *testing.T, opts Options, tags []flv.Tag) []*file {

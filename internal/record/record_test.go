@@ -91,18 +91,11 @@ func readTagsFile(t *testing.T, name string) []flv.Tag {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &flv.Reader{R: bytes.NewReader(b)}
-	var tags []flv.Tag
-	for {
-		tg, err := r.Tag()
-		if errors.Is(err, io.EOF) {
-			return tags
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		tags = append(tags, tg)
+	tags, err := flv.ReadTags(b)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return tags
 }
 
 // monoThenStereo is 3s of mono AAC then 3s of stereo in one publish.

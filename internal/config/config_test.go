@@ -65,14 +65,7 @@ admin:
   listen: nowhere
 log: { level: loud }
 `))
-	var ce *Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want *Error", err)
-	}
-	var got []string
-	for _, p := range ce.Problems {
-		got = append(got, p.Path)
-	}
+	got := problemPaths(t, err)
 	want := []string{
 		"s3.listne", "s3.max_object_size", "s3.send_timeout", "s3.buckets[1].public",
 		"node_id", "log.level", "admin.listen", "s3.buckets[1].name",
@@ -192,14 +185,7 @@ domains:
   - host: A.example.test
     origin: ""
 `))
-	var ce *Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want *Error", err)
-	}
-	var got []string
-	for _, p := range ce.Problems {
-		got = append(got, p.Path)
-	}
+	got := problemPaths(t, err)
 	want := []string{
 		"domains[0].range", "domains[0].slice_size", "domains[0].cache_rules[0].path_prefix",
 		"domains[0].cache_rules[0].extensions[0]", "domains[1].origin", "domains[2].host", "domains[2].origin",
@@ -211,4 +197,19 @@ domains:
 	if !strings.Contains(err.Error(), "loop") {
 		t.Errorf("error does not explain the loop: %v", err)
 	}
+}
+
+// problemPaths returns the key paths of the problems err reports; err must
+// be an *Error.
+func problemPaths(t *testing.T, err error) []string {
+	t.Helper()
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *Error", err)
+	}
+	var paths []string
+	for _, p := range ce.Problems {
+		paths = append(paths, p.Path)
+	}
+	return paths
 }

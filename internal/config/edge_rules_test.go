@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"sort"
 	"testing"
 	"time"
@@ -66,14 +65,7 @@ domains:
     origin: http://10.0.0.1:8000
     cors: {allow_methods: [GET]}
 `))
-	var ce *Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want *Error", err)
-	}
-	var got []string
-	for _, p := range ce.Problems {
-		got = append(got, p.Path)
-	}
+	got := problemPaths(t, err)
 	want := []string{
 		"domains[0].request_headers.set.Content-Length",
 		"domains[0].request_headers.remove[0]",

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"sort"
 	"strings"
 	"testing"
@@ -44,14 +43,7 @@ domains:
     origin: http://10.0.0.1:8000
     transform: {gzip_level: 5}
 `))
-	var ce *Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want *Error", err)
-	}
-	var got []string
-	for _, p := range ce.Problems {
-		got = append(got, p.Path)
-	}
+	got := problemPaths(t, err)
 	want := []string{
 		"domains[0].transform.compress[1]", "domains[0].transform.compress[2]", "domains[0].transform.minify[0]",
 		"domains[0].transform.types[0]", "domains[0].transform.min_size", "domains[0].transform.max_size",

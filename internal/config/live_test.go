@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -23,14 +22,7 @@ live:
     - {name: live, sign_secret: s}
   hls: {segment_duration: 100ms, playlist_size: 1}
 `))
-	var ce *Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want *Error", err)
-	}
-	var got []string
-	for _, p := range ce.Problems {
-		got = append(got, p.Path)
-	}
+	got := problemPaths(t, err)
 	want := []string{
 		"live.http_listen", "live.rtmp_listen", "live.hls.segment_duration", "live.hls.playlist_size",
 		"live.apps[0]", "live.apps[1].name", "live.apps[2].name",
@@ -65,14 +57,7 @@ live:
       publish_key: k
       hooks: {on_publish: "ftp://h/p", on_unpublish: "/relative", on_play: "http://h/p", timeout: 5m, on_failure: maybe}
 `))
-	var ce *Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want *Error", err)
-	}
-	var got []string
-	for _, p := range ce.Problems {
-		got = append(got, p.Path)
-	}
+	got := problemPaths(t, err)
 	wantPaths := []string{"live.apps[0].hooks.on_publish", "live.apps[0].hooks.on_unpublish", "live.apps[0].hooks.timeout", "live.apps[0].hooks.on_failure"}
 	if diff := cmp.Diff(wantPaths, got); diff != "" {
 		t.Errorf("problem paths (-want +got):\n%s\n%v", diff, err)
@@ -110,14 +95,7 @@ live:
       publish_key: k
       record: {endpoint: "http://127.0.0.1:9000"}
 `))
-	var ce *Error
-	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want *Error", err)
-	}
-	var got []string
-	for _, p := range ce.Problems {
-		got = append(got, p.Path)
-	}
+	got := problemPaths(t, err)
 	wantPaths := []string{
 		"live.apps[0].record.bucket", "live.apps[0].record.prefix", "live.apps[0].record.format", "live.apps[0].record.max_duration",
 		"live.apps[1].record.prefix", "live.apps[1].record.endpoint", "live.apps[1].record", "live.apps[1].record.secret_key",

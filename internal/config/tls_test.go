@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -53,14 +52,7 @@ domains:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.yaml))
-			var ce *Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("err = %v, want *Error", err)
-			}
-			var got []string
-			for _, p := range ce.Problems {
-				got = append(got, p.Path)
-			}
+			got := problemPaths(t, err)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("problem paths (-want +got):\n%s\n%v", diff, err)
 			}

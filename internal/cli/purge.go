@@ -7,12 +7,15 @@ import (
 	"io"
 	"os"
 
+	"github.com/strata-cdn/strata/internal/cluster"
 	"github.com/strata-cdn/strata/internal/edge"
 )
 
 // purge runs "strata purge": it asks a node's admin API to purge URLs, a
-// prefix or a domain from its edge cache. Exit status: 0 started (or, with
-// --wait, every item purged), 1 the API refused or an item failed, 2 usage.
+// prefix or a domain from its edge cache, or with --cluster from the cache
+// of the cluster's nodes (case C16). Exit status: 0 started (or, with
+// --wait, every item purged), 1 the API refused or an item (or a node)
+// failed, 2 usage.
 func purge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return purgeWithStdin(ctx, args, os.Stdin, stdout, stderr)
 }
@@ -27,12 +30,20 @@ func purgeWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout,
 	fs.StringVar(&req.Prefix, "prefix", "", "purge every cached URL starting with this absolute `URL`")
 	fs.StringVar(&req.Domain, "domain", "", "purge everything cached for this `host`")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: strata purge [flags] URL... | --prefix URL | --domain HOST\n\nPurges the edge cache of a node through its admin API (docs/admin-api.md).\nExit status: 0 ok, 1 the purge failed, 2 bad usage.\n\nFlags:\n")
+		fmt.Fprint(stderr, "Usage: strata purge [flags] URL... | --prefix URL | --domain HOST\n"+
+			"       strata purge --cluster [--tier l1|l2] [--region R] [--nodes ID,...] [flags] URL... | --prefix URL | --domain HOST\n\n"+
+			"Purges the edge cache of a node through its admin API (docs/admin-api.md); with --cluster,\n"+
+			"of the cluster's nodes (L2 before L1) through the node at --admin.\n"+
+			"Exit status: 0 ok, 1 the purge failed (on some node), 2 bad usage.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	urls, code, ok := parseInterleaved(fs, args)
 	if !ok {
 		return code
+	}
+	if err := tf.checkCluster(); err != nil {
+		fmt.Fprintln(stderr, "strata purge:", err)
+		return ExitUsage
 	}
 	if tf.file != "" {
 		more, err := readURLFile(tf.file, stdin)
@@ -58,6 +69,11 @@ func purgeWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout,
 		fmt.Fprintln(stderr, "strata purge: give URLs, or --prefix, or --domain (exactly one of them)")
 		fs.Usage()
 		return ExitUsage
+	}
+	if tf.cluster {
+		creq := cluster.PurgeRequest{Target: tf.clusterTarget(), URLs: req.URLs, Prefix: req.Prefix, Domain: req.Domain,
+			Mode: string(req.Mode), NodeTimeout: cluster.Duration(tf.nodeTimeout)}
+		return submitClusterTask(ctx, "purge", "/cluster/purge", creq, &tf, stdout, stderr)
 	}
 	return submitTask(ctx, "purge", "/edge/purge", req, &tf, stdout, stderr)
 }

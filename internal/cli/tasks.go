@@ -23,11 +23,19 @@ const defaultAdmin = "http://127.0.0.1:9090"
 
 // taskFlags are the flags purge and prefetch share.
 type taskFlags struct {
-	admin   string
-	wait    bool
-	asJSON  bool
-	file    string
-	timeout time.Duration // of each admin API call
+	admin       string
+	wait        bool
+	waitTimeout time.Duration // 0: wait until the task is done
+	asJSON      bool
+	file        string
+	timeout     time.Duration // of each admin API call
+
+	// Cluster tasks (tasks_cluster.go).
+	cluster     bool
+	tier        string
+	region      string
+	nodes       string // comma-separated node IDs
+	nodeTimeout time.Duration
 }
 
 func (f *taskFlags) register(fs *flag.FlagSet) {
@@ -40,6 +48,23 @@ func (f *taskFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.asJSON, "json", false, "print the task's status as JSON")
 	fs.StringVar(&f.file, "file", "", "read more URLs from `FILE`, one a line (- for standard input)")
 	fs.DurationVar(&f.timeout, "api-timeout", 30*time.Second, "time limit of each admin API call")
+	fs.DurationVar(&f.waitTimeout, "wait-timeout", 0, "with --wait, give up after `D` and exit 1 naming what is unfinished (0: until done)")
+	fs.BoolVar(&f.cluster, "cluster", false, "run the task on the nodes of the cluster (cluster.nodes of the node at --admin), L2 before L1")
+	fs.StringVar(&f.tier, "tier", "", "with --cluster: only the nodes of this tier (`l1` or l2)")
+	fs.StringVar(&f.region, "region", "", "with --cluster: only the nodes of this `region`")
+	fs.StringVar(&f.nodes, "nodes", "", "with --cluster: only these nodes (`IDs`, comma-separated)")
+	fs.DurationVar(&f.nodeTimeout, "node-timeout", 0, "with --cluster: deadline of each node's part (0: the coordinator's cluster.node_timeout)")
+}
+
+// checkCluster reports cluster flags given without --cluster.
+func (f *taskFlags) checkCluster() error {
+	if !f.cluster && (f.tier != "" || f.region != "" || f.nodes != "" || f.nodeTimeout != 0) {
+		return errors.New("--tier, --region, --nodes and --node-timeout need --cluster")
+	}
+	if f.nodeTimeout < 0 || f.waitTimeout < 0 {
+		return errors.New("--node-timeout and --wait-timeout must not be negative")
+	}
+	return nil
 }
 
 // parseInterleaved parses flags that may come before or after the
@@ -89,10 +114,16 @@ type taskClient struct {
 	base    string
 	hc      *http.Client
 	timeout time.Duration
+	poll    time.Duration // the ?wait= of each status read
 }
 
 func newTaskClient(f *taskFlags) *taskClient {
-	return &taskClient{base: strings.TrimRight(f.admin, "/"), hc: &http.Client{}, timeout: f.timeout}
+	// A status read must come back well within --wait-timeout.
+	poll := 2 * time.Second
+	if f.waitTimeout > 0 {
+		poll = max(min(poll, f.waitTimeout/4), 100*time.Millisecond)
+	}
+	return &taskClient{base: strings.TrimRight(f.admin, "/"), hc: &http.Client{}, timeout: f.timeout, poll: poll}
 }
 
 // call sends one request and decodes a 2xx JSON answer into out; an error
@@ -156,11 +187,17 @@ func submitTask(ctx context.Context, name, path string, body any, f *taskFlags, 
 	if !f.asJSON {
 		fmt.Fprintf(stdout, "%s task %s started (%d items)\n", acc.Kind, acc.ID, acc.Total)
 	}
-	st, err := c.follow(ctx, acc, func(st edge.TaskStatus) {
+	wctx, cancel := f.waitContext(ctx)
+	defer cancel()
+	st, err := c.follow(wctx, acc, func(st edge.TaskStatus) {
 		if !f.asJSON {
 			fmt.Fprintln(stdout, progressLine(st))
 		}
 	})
+	if err != nil && waitExpired(ctx, wctx) {
+		fmt.Fprintf(stderr, "strata %s: task %s not finished after %v: %s\n", name, acc.ID, f.waitTimeout, progressLine(st))
+		return ExitFail
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "strata %s: task %s: %v\n", name, acc.ID, err)
 		return ExitFail
@@ -181,18 +218,29 @@ func submitTask(ctx context.Context, name, path string, body any, f *taskFlags, 
 // follow long-polls the task's status until it is done, calling show
 // whenever the progress changed.
 func (c *taskClient) follow(ctx context.Context, acc edge.TaskAccepted, show func(edge.TaskStatus)) (edge.TaskStatus, error) {
-	const poll = 2 * time.Second // the server answers as soon as the task is done
 	last := ""
-	for {
-		var st edge.TaskStatus
-		if err := c.call(ctx, http.MethodGet, acc.StatusURL+"?wait="+poll.String(), nil, &st, c.timeout+poll); err != nil {
-			return st, err
-		}
+	return followStatus(ctx, c, acc.StatusURL, func(st edge.TaskStatus) bool {
 		if line := progressLine(st); line != last {
 			last = line
 			show(st)
 		}
-		if st.Done {
+		return st.Done
+	})
+}
+
+// followStatus long-polls statusURL (an edge or a cluster task) until
+// check, called with each status, reports it done, or ctx ends; it
+// returns the last status read.
+func followStatus[T any](ctx context.Context, c *taskClient, statusURL string, check func(T) bool) (T, error) {
+	// The server answers as soon as the task is done.
+	var last T
+	for {
+		var st T
+		if err := c.call(ctx, http.MethodGet, statusURL+"?wait="+c.poll.String(), nil, &st, c.timeout+c.poll); err != nil {
+			return last, err
+		}
+		last = st
+		if check(st) {
 			return st, nil
 		}
 		if err := ctx.Err(); err != nil {
@@ -254,6 +302,20 @@ func printFailures(w io.Writer, st edge.TaskStatus) {
 		}
 		fmt.Fprintf(w, "FAILED %s:%s %d attempt(s), %v: %s\n", it.URL, status, it.Attempts, time.Duration(it.Duration).Round(time.Millisecond), it.Error)
 	}
+}
+
+// waitContext bounds a --wait by --wait-timeout.
+func (f *taskFlags) waitContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if f.waitTimeout > 0 {
+		return context.WithTimeout(ctx, f.waitTimeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// waitExpired reports whether wctx ended by --wait-timeout rather than
+// the command being interrupted.
+func waitExpired(ctx, wctx context.Context) bool {
+	return ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded)
 }
 
 func printJSON(stdout, stderr io.Writer, name string, v any) int {

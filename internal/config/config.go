@@ -22,6 +22,8 @@ type Config struct {
 	Admin           Admin    `yaml:"admin"`
 	Edge            Edge     `yaml:"edge"`
 	Live            Live     `yaml:"live"`
+	// Cluster lists the deployment's nodes for cluster tasks (cluster.go).
+	Cluster Cluster `yaml:"cluster"`
 	// Domains are the sites the edge serves. With none, the edge fronts
 	// this node's own store: /<bucket>/<key> of public-read buckets.
 	Domains []Domain `yaml:"domains"`

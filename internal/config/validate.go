@@ -91,6 +91,7 @@ func (c *Config) validate() []Problem {
 	p.edge(c)
 	p.live(c)
 	p.tls(c)
+	p.cluster(c) // cluster.go
 	return p
 }
 

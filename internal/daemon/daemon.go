@@ -18,6 +18,7 @@ import (
 
 	"github.com/strata-cdn/strata/internal/admin"
 	"github.com/strata-cdn/strata/internal/cachestore"
+	"github.com/strata-cdn/strata/internal/cluster"
 	"github.com/strata-cdn/strata/internal/config"
 	"github.com/strata-cdn/strata/internal/edge"
 	"github.com/strata-cdn/strata/internal/objstore"
@@ -55,7 +56,8 @@ type Daemon struct {
 	servers   []*server
 	tls       edgeTLS // the HTTPS listener's certificates (tls.go)
 
-	reload edgeReloader // SIGHUP and POST /edge/reload (edge_reload.go)
+	reload  edgeReloader         // SIGHUP and POST /edge/reload (edge_reload.go)
+	cluster *cluster.Coordinator // cluster purge and prefetch (cluster.go)
 
 	wg sync.WaitGroup // one per serving goroutine
 }
@@ -174,6 +176,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := d.startLive(metrics); err != nil {
 		return err
 	}
+	d.startCluster() // cluster.go: after the admin listener is bound
 	for _, s := range d.servers {
 		d.wg.Add(1)
 		go func() {
@@ -241,6 +244,7 @@ func (d *Daemon) close() {
 // cache and the store, in that order.
 func (d *Daemon) closeEngines() {
 	d.stopReload()
+	d.stopCluster() // cluster.go
 	d.tls.close()
 	if d.edge != nil {
 		d.edge.Close()

@@ -37,6 +37,8 @@ type LiveApp struct {
 	Hooks LiveHooks `yaml:"hooks"`
 	// Record records the app's streams as MP4 files into a bucket.
 	Record LiveRecord `yaml:"record"`
+	// Snapshot writes JPEG snapshots of the app's streams into a bucket.
+	Snapshot LiveSnapshot `yaml:"snapshot"`
 }
 
 // Defaults of an app's recording.
@@ -71,6 +73,42 @@ type LiveRecord struct {
 	SecretKey string `yaml:"secret_key"`
 	// Region is signed for; empty means s3.region.
 	Region string `yaml:"region"`
+}
+
+// Defaults of an app's snapshots.
+const (
+	DefaultSnapshotPrefix   = "{app}/{stream}/"
+	DefaultSnapshotFormat   = "jpeg"
+	DefaultSnapshotInterval = Duration(10 * time.Second)
+)
+
+// LiveSnapshot is an app's snapshots (docs/live.md, "Snapshots"): every
+// interval a JPEG of the stream's latest keyframe, made by ffmpeg and
+// written to Bucket as PREFIX + 20060102-150405.000.jpg and PREFIX +
+// latest.jpg, through an S3 endpoint: this node's own S3 API by default.
+type LiveSnapshot struct {
+	// Bucket receives the snapshots; empty turns snapshots off.
+	Bucket string `yaml:"bucket"`
+	// Prefix goes before every key; {app}, {stream}, {session} and {date}
+	// are replaced. Default: "{app}/{stream}/".
+	Prefix string `yaml:"prefix"`
+	// Interval is the time between snapshots, 1s to 1h. Default 10s.
+	Interval Duration `yaml:"interval"`
+	// Format is the image format: "jpeg", the only one.
+	Format string `yaml:"format"`
+	// Width scales the images to this many pixels wide, keeping the
+	// aspect ratio; 0 keeps the stream's size.
+	Width int `yaml:"width"`
+	// Overwrite writes only PREFIX + latest.jpg, replaced each time (the
+	// cloud services' overwrite mode); false also keeps every snapshot
+	// under its time.
+	Overwrite bool `yaml:"overwrite"`
+	// Endpoint, AccessKey, SecretKey and Region are as for record: empty
+	// means this node's own S3 API, credentials and s3.region.
+	Endpoint  string `yaml:"endpoint"`
+	AccessKey string `yaml:"access_key"`
+	SecretKey string `yaml:"secret_key"`
+	Region    string `yaml:"region"`
 }
 
 // LiveHooks are an app's HTTP callbacks: Strata POSTs JSON

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -103,5 +104,57 @@ live:
 	}
 	if diff := cmp.Diff(wantPaths, got); diff != "" {
 		t.Errorf("problem paths (-want +got):\n%s\n%v", diff, err)
+	}
+}
+
+func TestLiveSnapshot_C35(t *testing.T) {
+	cfg, err := Parse([]byte(`
+live:
+  apps:
+    - name: live
+      publish_key: k
+      snapshot: {bucket: snaps, prefix: "{app}/{stream}/shots/", interval: 2s, format: jpeg, width: 320, overwrite: true}
+    - name: other
+      publish_key: k
+      snapshot: {bucket: thumbs.example, endpoint: "https://s3.example.test", access_key: a, secret_key: s, region: eu-west-1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := LiveSnapshot{Bucket: "snaps", Prefix: "{app}/{stream}/shots/", Interval: Duration(2 * time.Second), Format: "jpeg", Width: 320, Overwrite: true}
+	if diff := cmp.Diff(want, cfg.Live.Apps[0].Snapshot); diff != "" {
+		t.Errorf("snapshot (-want +got):\n%s", diff)
+	}
+	if got := cfg.Live.Apps[1].Snapshot.Endpoint; got != "https://s3.example.test" {
+		t.Errorf("endpoint = %q", got)
+	}
+	_, err = Parse([]byte(`
+live:
+  apps:
+    - name: a
+      publish_key: k
+      snapshot: {bucket: Bad_Bucket, prefix: "/{app}/", format: png, interval: 100ms, width: 8}
+    - name: b
+      publish_key: k
+      snapshot: {bucket: snaps, prefix: "{app}/{hour}/", endpoint: "ftp://x", access_key: only-key, interval: 2h, width: 10000}
+    - name: c
+      publish_key: k
+      snapshot: {endpoint: "http://127.0.0.1:9000"}
+    - name: d
+      publish_key: k
+      snapshot: {bucket: snaps, endpoint: "http://127.0.0.1:9000/snaps", access_key: a, secret_key: s}
+`))
+	got := problemPaths(t, err)
+	wantPaths := []string{
+		"live.apps[0].snapshot.bucket", "live.apps[0].snapshot.prefix", "live.apps[0].snapshot.format", "live.apps[0].snapshot.interval", "live.apps[0].snapshot.width",
+		"live.apps[1].snapshot.prefix", "live.apps[1].snapshot.interval", "live.apps[1].snapshot.width", "live.apps[1].snapshot.endpoint", "live.apps[1].snapshot", "live.apps[1].snapshot.secret_key",
+		"live.apps[2].snapshot.bucket",
+		"live.apps[3].snapshot.endpoint",
+	}
+	if diff := cmp.Diff(wantPaths, got); diff != "" {
+		t.Errorf("problem paths (-want +got):\n%s\n%v", diff, err)
+	}
+	if !strings.Contains(err.Error(), "must not have a path; the bucket is snapshot.bucket") {
+		t.Errorf("endpoint with a path: %v, want it to name snapshot.bucket", err)
 	}
 }

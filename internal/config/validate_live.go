@@ -50,6 +50,7 @@ func (p *problems) live(c *Config) {
 		}
 		p.liveHooks(path+".hooks", a.Hooks)
 		p.liveRecord(path+".record", a.Record)
+		p.liveSnapshot(path+".snapshot", a.Snapshot)
 	}
 }
 
@@ -64,35 +65,71 @@ func (p *problems) liveRecord(path string, r LiveRecord) {
 	if !bucketName.MatchString(r.Bucket) || strings.Contains(r.Bucket, "..") {
 		p.add(path+".bucket", "%q is not a bucket name: 3-63 lowercase letters, digits, dots and hyphens", r.Bucket)
 	}
-	rest := r.Prefix
-	for _, ph := range RecordPlaceholders {
-		rest = strings.ReplaceAll(rest, ph, "")
-	}
-	switch {
-	case strings.HasPrefix(r.Prefix, "/"):
-		p.add(path+".prefix", "%q must not start with /; write e.g. \"{app}/{stream}/\"", r.Prefix)
-	case strings.ContainsAny(rest, "{}"):
-		p.add(path+".prefix", "%q: the placeholders are {app}, {stream}, {session} and {date}", r.Prefix)
-	}
+	p.keyPrefix(path+".prefix", r.Prefix)
 	if r.Format != "" && r.Format != DefaultRecordFormat {
 		p.add(path+".format", "%q: the only format is mp4 (fragmented MP4)", r.Format)
 	}
 	if d := r.MaxDuration.D(); d != 0 && (d < time.Second || d > 12*time.Hour) {
 		p.add(path+".max_duration", "%v: must be from 1s to 12h (0 means 1h)", d)
 	}
-	if r.Endpoint != "" {
-		u, err := url.Parse(r.Endpoint)
+	p.s3Target(path, r.Endpoint, r.AccessKey, r.SecretKey)
+}
+
+// liveSnapshot checks an app's snapshots.
+func (p *problems) liveSnapshot(path string, s LiveSnapshot) {
+	if s.Bucket == "" {
+		if s.Endpoint != "" || s.AccessKey != "" {
+			p.add(path+".bucket", "must be set for the app's other snapshot settings to matter; name the bucket the snapshots go to")
+		}
+		return
+	}
+	if !bucketName.MatchString(s.Bucket) || strings.Contains(s.Bucket, "..") {
+		p.add(path+".bucket", "%q is not a bucket name: 3-63 lowercase letters, digits, dots and hyphens", s.Bucket)
+	}
+	p.keyPrefix(path+".prefix", s.Prefix)
+	if s.Format != "" && s.Format != DefaultSnapshotFormat {
+		p.add(path+".format", "%q: the only format is jpeg", s.Format)
+	}
+	if d := s.Interval.D(); d != 0 && (d < time.Second || d > time.Hour) {
+		p.add(path+".interval", "%v: must be from 1s to 1h (0 means 10s)", d)
+	}
+	if s.Width != 0 && (s.Width < 16 || s.Width > 7680) {
+		p.add(path+".width", "%d: must be from 16 to 7680 pixels (0 keeps the stream's size)", s.Width)
+	}
+	p.s3Target(path, s.Endpoint, s.AccessKey, s.SecretKey)
+}
+
+// keyPrefix checks a recording or snapshot key prefix.
+func (p *problems) keyPrefix(path, prefix string) {
+	rest := prefix
+	for _, ph := range RecordPlaceholders {
+		rest = strings.ReplaceAll(rest, ph, "")
+	}
+	switch {
+	case strings.HasPrefix(prefix, "/"):
+		p.add(path, "%q must not start with /; write e.g. \"{app}/{stream}/\"", prefix)
+	case strings.ContainsAny(rest, "{}"):
+		p.add(path, "%q: the placeholders are {app}, {stream}, {session} and {date}", prefix)
+	}
+}
+
+// s3Target checks the endpoint and credentials of a recording or
+// snapshot target (path is its section).
+func (p *problems) s3Target(path, endpoint, accessKey, secretKey string) {
+	bucketKey := path[strings.LastIndex(path, ".")+1:] + ".bucket"
+	if endpoint != "" {
+		u, err := url.Parse(endpoint)
 		switch {
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-			p.add(path+".endpoint", "%q: write the S3 endpoint's URL, e.g. \"https://s3.example.com\" (empty: this node's S3 API)", r.Endpoint)
+			p.add(path+".endpoint", "%q: write the S3 endpoint's URL, e.g. \"https://s3.example.com\" (empty: this node's S3 API)", endpoint)
 		case u.Path != "" && u.Path != "/":
-			p.add(path+".endpoint", "%q must not have a path; the bucket is record.bucket", r.Endpoint)
+			p.add(path+".endpoint", "%q must not have a path; the bucket is %s", endpoint, bucketKey)
 		}
-		if r.AccessKey == "" || r.SecretKey == "" {
+		if accessKey == "" || secretKey == "" {
 			p.add(path, "another endpoint needs access_key and secret_key: this node's credentials are for its own store")
 		}
 	}
-	if (r.AccessKey == "") != (r.SecretKey == "") {
+	if (accessKey == "") != (secretKey == "") {
 		p.add(path+".secret_key", "set both access_key and secret_key, or neither (this node's credentials)")
 	}
 }

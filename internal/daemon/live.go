@@ -18,6 +18,7 @@ import (
 	"github.com/strata-cdn/strata/internal/livehttp"
 	"github.com/strata-cdn/strata/internal/record"
 	"github.com/strata-cdn/strata/internal/rtmpserver"
+	"github.com/strata-cdn/strata/internal/snapshot"
 )
 
 // liveService is live streaming: the hub, RTMP ingest and the HTTP-FLV /
@@ -28,6 +29,7 @@ type liveService struct {
 	rtmp   *rtmpserver.Server
 	rtmpLn net.Listener
 	rec    *record.Recorder
+	snap   *snapshot.Taker
 }
 
 // startLive binds the RTMP and live HTTP listeners and starts ingest. It
@@ -72,10 +74,15 @@ func (d *Daemon) startLive(metrics *httpMetrics) error {
 		PlayHint: func(k live.Key) string { return playBase + "/live/" + k.String() + ".flv" },
 	}
 	rec := d.recorder(log)
-	hub.Watch(func(s *live.Stream) { recordStream(rec, s, log) })
+	snap := d.snapshotter(log)
+	hub.Watch(func(s *live.Stream) {
+		recordStream(rec, s, log)
+		snapshotStream(snap, s, log)
+	})
 	rec.Start() // before RTMP serves: lists the spool's leftovers first
-	d.live = &liveService{hub: hub, http: lh, rtmp: rs, rtmpLn: rln, rec: rec}
-	d.admin.Mount("/live/streams", lh.StatusHandlerWith(rec))
+	snap.Start()
+	d.live = &liveService{hub: hub, http: lh, rtmp: rs, rtmpLn: rln, rec: rec, snap: snap}
+	d.admin.Mount("/live/streams", lh.StatusHandlerFor(livehttp.StatusSources{Recordings: rec, Snapshots: snap}))
 	d.admin.Mount("GET /live/recordings", livehttp.RecordingsHandler(rec))
 	if err := d.reg.Register(lh.Collector()); err != nil {
 		d.log.Warn("live stream metrics not registered", "err", err)
@@ -109,6 +116,7 @@ func (d *Daemon) stopLive() {
 	// through the S3 listener, which is still serving.
 	ctx, cancel := context.WithTimeout(context.Background(), recordShutdownGrace)
 	d.live.rec.Close(ctx)
+	d.live.snap.Close(ctx)
 	cancel()
 	d.live.http.Close()
 	d.live = nil
@@ -133,25 +141,8 @@ func (d *Daemon) recorder(log *slog.Logger) *record.Recorder {
 		if rc.Bucket == "" {
 			continue
 		}
-		t := record.Target{Endpoint: rc.Endpoint, AccessKey: rc.AccessKey, SecretKey: rc.SecretKey,
-			Region: rc.Region, Bucket: rc.Bucket, Prefix: rc.Prefix}
-		if t.Endpoint == "" {
-			addr := d.Addr("s3").(*net.TCPAddr)
-			host := addr.IP.String()
-			if addr.IP.IsUnspecified() {
-				host = "127.0.0.1"
-			}
-			t.Endpoint = "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
-		}
-		if t.AccessKey == "" {
-			t.AccessKey, t.SecretKey = d.opts.AccessKey, d.opts.SecretKey
-		}
-		if t.Region == "" {
-			t.Region = d.cfg.S3.Region
-		}
-		if t.Prefix == "" {
-			t.Prefix = config.DefaultRecordPrefix
-		}
+		t := d.storeTarget(record.Target{Endpoint: rc.Endpoint, AccessKey: rc.AccessKey, SecretKey: rc.SecretKey,
+			Region: rc.Region, Bucket: rc.Bucket, Prefix: rc.Prefix}, config.DefaultRecordPrefix)
 		md := rc.MaxDuration.D()
 		if md == 0 {
 			md = config.DefaultRecordMaxDuration.D()
@@ -160,6 +151,90 @@ func (d *Daemon) recorder(log *slog.Logger) *record.Recorder {
 		log.Info("recording app", "app", a.Name, "target", t.String(), "max_duration", md.String(), "spool", spool)
 	}
 	return rec
+}
+
+// snapshotter builds the snapshot taker of the apps whose
+// snapshot.bucket is set; like recordings, snapshots are written through
+// this node's own S3 listener unless the app names another endpoint.
+func (d *Daemon) snapshotter(log *slog.Logger) *snapshot.Taker {
+	log = log.With("part", "snapshot")
+	tk := &snapshot.Taker{Logger: log, Apps: map[string]snapshot.Config{}}
+	for _, a := range d.cfg.Live.Apps {
+		sc := a.Snapshot
+		if sc.Bucket == "" {
+			continue
+		}
+		t := d.storeTarget(record.Target{Endpoint: sc.Endpoint, AccessKey: sc.AccessKey, SecretKey: sc.SecretKey,
+			Region: sc.Region, Bucket: sc.Bucket, Prefix: sc.Prefix}, config.DefaultSnapshotPrefix)
+		b, err := record.OpenBucket(t, snapshotProbe)
+		if err != nil {
+			log.Error("snapshots of this app are off: its target is unusable", "app", a.Name, "err", err.Error())
+			continue
+		}
+		every := sc.Interval.D()
+		if every == 0 {
+			every = config.DefaultSnapshotInterval.D()
+		}
+		tk.Apps[a.Name] = snapshot.Config{Store: b, Prefix: t.Prefix, Interval: every, Width: sc.Width, Overwrite: sc.Overwrite}
+		log.Info("snapshots of app", "app", a.Name, "target", t.String(), "interval", every.String(),
+			"width", sc.Width, "overwrite", sc.Overwrite)
+	}
+	return tk
+}
+
+// snapshotProbe is the object the snapshot targets' write check PUTs and
+// DELETEs under the prefix's fixed part.
+const snapshotProbe = ".strata-snapshot-write-check"
+
+// snapshotStream starts the snapshots of a new publish of an app that
+// takes them. It subscribes to video only, at once, so a video track that
+// starts late is still seen.
+func snapshotStream(tk *snapshot.Taker, s *live.Stream, log *slog.Logger) {
+	if !tk.Takes(s.Key().App) {
+		return
+	}
+	rd, err := s.Subscribe(live.ReaderOptions{Video: true, AnyTracks: true})
+	if err != nil {
+		log.Error("snapshots not started", "stream", s.Key().String(), "err", err)
+		return
+	}
+	tk.Take(snapshot.Session{App: s.Key().App, Stream: s.Key().Name, ID: s.ID(), Started: s.Started()},
+		snapshotSource{recordSource{rd}, s})
+}
+
+// snapshotSource is a live reader as a snapshot.Source.
+type snapshotSource struct {
+	recordSource
+	s *live.Stream
+}
+
+// HasVideo waits for the stream's track set.
+func (s snapshotSource) HasVideo(ctx context.Context) (bool, error) {
+	t, err := s.s.WaitTracks(ctx)
+	return t.Video, err
+}
+
+// storeTarget fills a recording or snapshot target's defaults: this
+// node's own S3 listener, credentials and region, and prefix.
+func (d *Daemon) storeTarget(t record.Target, prefix string) record.Target {
+	if t.Endpoint == "" {
+		addr := d.Addr("s3").(*net.TCPAddr)
+		host := addr.IP.String()
+		if addr.IP.IsUnspecified() {
+			host = "127.0.0.1"
+		}
+		t.Endpoint = "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	}
+	if t.AccessKey == "" {
+		t.AccessKey, t.SecretKey = d.opts.AccessKey, d.opts.SecretKey
+	}
+	if t.Region == "" {
+		t.Region = d.cfg.S3.Region
+	}
+	if t.Prefix == "" {
+		t.Prefix = prefix
+	}
+	return t
 }
 
 // recordStream starts recording a new publish of an app that records. It

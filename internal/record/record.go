@@ -162,7 +162,7 @@ func (r *Recorder) CheckApp(ctx context.Context, app string) error {
 	c, err := r.client(cfg.Target)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(ctx, DefaultProbeTimeout)
-		err = probe(ctx, c, cfg.Target)
+		err = probe(ctx, c, cfg.Target, probeObject, probeBody)
 		cancel()
 	}
 	r.mu.Lock()

@@ -123,15 +123,17 @@ func newClient(t Target) (*minio.Client, error) {
 	})
 }
 
-// probeObject is the object the write check PUTs and DELETEs.
+// probeObject is the object the recorder's write check PUTs and DELETEs.
 const probeObject = ".strata-record-write-check"
 
-// probe checks that t is writable: it PUTs a small object under the
-// prefix and DELETEs it.
-func probe(ctx context.Context, c *minio.Client, t Target) error {
-	key := t.staticPrefix() + probeObject
-	body := []byte("strata checks that recordings can be written here\n")
-	if _, err := c.PutObject(ctx, t.Bucket, key, bytes.NewReader(body), int64(len(body)),
+// probeBody is the content of the recorder's probe object.
+const probeBody = "strata checks that recordings can be written here\n"
+
+// probe checks that t is writable: it PUTs a small object named object
+// under the prefix's fixed part and DELETEs it.
+func probe(ctx context.Context, c *minio.Client, t Target, object, body string) error {
+	key := t.staticPrefix() + object
+	if _, err := c.PutObject(ctx, t.Bucket, key, strings.NewReader(body), int64(len(body)),
 		minio.PutObjectOptions{ContentType: "text/plain"}); err != nil {
 		return classify(t, err)
 	}
@@ -139,4 +141,50 @@ func probe(ctx context.Context, c *minio.Client, t Target) error {
 		return classify(t, err)
 	}
 	return nil
+}
+
+// Bucket writes small objects to a target and checks that the target
+// takes writes, with the recorder's client settings and error causes
+// ("access denied on bucket B (...)"). Snapshots write through it.
+type Bucket struct {
+	t      Target
+	c      *minio.Client
+	object string // the probe object's name
+	body   string // the probe object's content
+}
+
+// OpenBucket returns a Bucket for t whose write check PUTs and DELETEs
+// probeObject under the prefix's fixed part (its part before the first
+// placeholder); empty means the recorder's .strata-record-write-check.
+func OpenBucket(t Target, probeObject string) (*Bucket, error) {
+	c, err := newClient(t)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bucket{t: t, c: c, object: probeObject, body: "strata checks that it can write here\n"}
+	if b.object == "" {
+		b.object, b.body = probeObject, probeBody
+	}
+	return b, nil
+}
+
+// Target returns the bucket's target.
+func (b *Bucket) Target() Target { return b.t }
+
+// String names the target: "s3://bucket/prefix at endpoint".
+func (b *Bucket) String() string { return b.t.String() }
+
+// Check writes and deletes the probe object (case C35); the error is a
+// *TargetError naming the bucket.
+func (b *Bucket) Check(ctx context.Context) error {
+	return probe(ctx, b.c, b.t, b.object, b.body)
+}
+
+// Put writes body as key in the target's bucket (key is the whole key:
+// the caller expands the prefix); the error is a *TargetError naming the
+// bucket.
+func (b *Bucket) Put(ctx context.Context, key string, body []byte, contentType string) error {
+	_, err := b.c.PutObject(ctx, b.t.Bucket, key, bytes.NewReader(body), int64(len(body)),
+		minio.PutObjectOptions{ContentType: contentType})
+	return classify(b.t, err)
 }

@@ -24,6 +24,7 @@ Usage:
   strata purge [--admin URL] [--mode delete|stale] [--wait] URL... | --prefix URL | --domain HOST
   strata prefetch [--admin URL] [--wait] [--concurrency N] [--timeout D] URL...
   strata logs analyze FILE... [--json] [--html FILE] [--format auto|strata|nginx] [--bucket D]
+  strata vod analyze|package --s3 URL --bucket B --key K [--out PREFIX] [--segment D] [--encrypt-key-uri URI] [--strict]
   strata version
 
 Run "strata serve --help" for the serve flags. Credentials for the S3 API
@@ -48,6 +49,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return prefetch(ctx, args[1:], stdout, stderr)
 	case "logs":
 		return logsCmd(ctx, args[1:], stdout, stderr)
+	case "vod":
+		return vodCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "strata", Version())
 		return ExitOK

@@ -41,3 +41,21 @@ func FuzzMuxer(f *testing.F) {
 		_, _ = m.Playlist("z")
 	})
 }
+
+// FuzzParseMediaPlaylist: parsing never panics, and what parses survives a
+// round trip through Marshal with the same segments.
+func FuzzParseMediaPlaylist(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := ParseMediaPlaylist(b)
+		if err != nil {
+			return
+		}
+		back, err := ParseMediaPlaylist(p.Marshal())
+		if err != nil {
+			t.Fatalf("marshalled playlist does not parse: %v\n%s", err, p.Marshal())
+		}
+		if len(back.Segments) != len(p.Segments) || back.Duration() != p.Duration() || back.Ended != p.Ended {
+			t.Fatalf("round trip: %+v, want %+v", back, p)
+		}
+	})
+}

@@ -5,6 +5,10 @@
 // It is pure: the caller passes the time with every call, and serialises
 // calls (a Muxer is not safe for concurrent use). MPEG-TS muxing uses
 // github.com/bluenviron/mediacommon/v2's mpegts writer.
+//
+// For video on demand it also has the pieces a packager that plans its own
+// cuts needs: TSWriter (one segment from access units), MediaPlaylist
+// (VOD playlists, written and read back) and AES-128 segment encryption.
 package hls
 
 import (

@@ -21,8 +21,8 @@ const usage = `strata: object storage, CDN and video cloud in one program
 Usage:
   strata serve [--config FILE] [--data DIR] [--s3-addr ADDR] [--admin-addr ADDR] [--edge-addr ADDR]
   strata doctor URL [--origin ADDR] [--resolve HOST:PORT:ADDR] [--expect-cname NAME] [--json] [--timeout D]
-  strata purge [--admin URL] [--mode delete|stale] [--wait] URL... | --prefix URL | --domain HOST
-  strata prefetch [--admin URL] [--wait] [--concurrency N] [--timeout D] URL...
+  strata purge [--admin URL] [--mode delete|stale] [--wait] [--cluster [--tier T] [--region R] [--nodes IDS]] URL... | --prefix URL | --domain HOST
+  strata prefetch [--admin URL] [--wait] [--concurrency N] [--timeout D] [--cluster [--tier T] [--region R] [--nodes IDS]] URL...
   strata logs analyze FILE... [--json] [--html FILE] [--format auto|strata|nginx] [--bucket D]
   strata vod analyze|package --s3 URL --bucket B --key K [--out PREFIX] [--segment D] [--encrypt-key-uri URI] [--strict]
   strata version

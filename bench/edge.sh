@@ -18,7 +18,9 @@
 # on a machine other work shares), QUIET and BUDGET (see below),
 # STRATA_PROFILE_DIR (when set, a CPU
 # profile of Strata's first run of each wrk row is saved there, from its
-# admin /debug/pprof/profile).
+# admin /debug/pprof/profile), STRATA_ACCESS_LOG (on: Strata writes its
+# access log, on by default in a real deployment, to a file in the temp
+# dir; default off, like nginx's and Varnish's in this benchmark).
 #
 # Needs nginx, varnish, wrk and curl (Debian: apt-get install -y nginx
 # varnish wrk curl; stop the system services the packages may start). It
@@ -171,8 +173,15 @@ wait_for origin "$!" origin_ready
 
 log "starting strata on 127.0.0.1:${port[strata]} (admin $admin_port)"
 mkdir -p "$tmp/strata"
+access_log=off
+case "${STRATA_ACCESS_LOG:-off}" in
+on) access_log="$tmp/strata/access.log" ;;
+off) ;;
+*) die "STRATA_ACCESS_LOG is on or off, not ${STRATA_ACCESS_LOG}" ;;
+esac
 render bench/edge/strata.yaml.in "$tmp/strata/strata.yaml" DIR="$tmp/strata" \
-	PORT="${port[strata]}" ADMIN_PORT="$admin_port" ORIGIN_PORT="$origin_port"
+	PORT="${port[strata]}" ADMIN_PORT="$admin_port" ORIGIN_PORT="$origin_port" \
+	ACCESS_LOG="$access_log"
 GOMAXPROCS=1 "${server_cpu[@]}" "$tmp/bin/strata" serve --config "$tmp/strata/strata.yaml" \
 	>"$tmp/strata.log" 2>&1 &
 pids+=($!)
@@ -533,7 +542,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else print
 echo
 echo "date:     $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine:  $(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-echo "strata:   $("$tmp/bin/strata" version 2>/dev/null | head -n1 || echo unknown), $(go version | cut -d' ' -f3), GOMAXPROCS=1"
+echo "strata:   $("$tmp/bin/strata" version 2>/dev/null | head -n1 || echo unknown), $(go version | cut -d' ' -f3), GOMAXPROCS=1, access log ${STRATA_ACCESS_LOG:-off}"
 echo "nginx:    $(nginx -v 2>&1 | sed 's/^nginx version: //'), 1 worker, proxy_cache + slice 1m"
 echo "varnish:  $(varnishd -V 2>&1 | head -n1 | sed 's/^varnishd (//; s/ revision.*//'), thread_pools=1, malloc 512m"
 echo "wrk:      $(wrk -v 2>&1 | head -n1 | cut -d' ' -f2), 1 thread, $CONNS connections ($RANGE_CONNS for ranges), ${DURATION}s per run"

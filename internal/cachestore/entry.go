@@ -20,6 +20,7 @@ type Entry struct {
 	Size int64 // body length
 
 	body []byte // memory-backed: the verified body
+	memo *memo  // memory-backed: the stored version's memo (shared.go)
 
 	// Disk-backed: the open file, where its body starts, and the CRC of
 	// each block of the body.

@@ -17,6 +17,7 @@ type memItem struct {
 	node
 	meta Meta
 	body []byte
+	memo memo // what readers derived from meta (shared.go)
 }
 
 // diskItem is an entry file. Its name includes gen, so no two files ever

@@ -180,7 +180,11 @@ func (s *Store) Close() error {
 // metadata checked; a small one (up to MemoryEntryMax) is read and verified
 // whole and promoted to memory, a large one is verified block by block as
 // it is read. An entry found corrupt is dropped and Get reports a miss.
-func (s *Store) Get(key string) (*Entry, error) {
+func (s *Store) Get(key string) (*Entry, error) { return s.get(key, true) }
+
+// get is Get; with clone false the metadata of a memory entry is shared
+// (GetShared).
+func (s *Store) get(key string, clone bool) (*Entry, error) {
 	// A disk entry can be replaced or evicted between the lookup and the
 	// open; the retry then finds the new state.
 	for attempt := 0; ; attempt++ {
@@ -203,7 +207,11 @@ func (s *Store) Get(key string) (*Entry, error) {
 			s.mu.Unlock()
 			s.counters.hits.Add(1)
 			// m.meta and m.body are immutable: clone outside the lock.
-			return &Entry{Key: key, Meta: cloneMeta(m.meta), Size: int64(len(m.body)), body: m.body}, nil
+			meta := m.meta
+			if clone {
+				meta = cloneMeta(meta)
+			}
+			return &Entry{Key: key, Meta: meta, Size: int64(len(m.body)), body: m.body, memo: &m.memo}, nil
 		}
 		d := rec.disk
 		s.dsk.hit(&d.node)

@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -94,13 +93,10 @@ type UpstreamAttempt struct {
 // accessTimeLayout is RFC 3339 with milliseconds.
 const accessTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// MarshalJSON writes the record with its time first.
+// MarshalJSON writes the record with its time first, then its fields in
+// the order and with the omissions of their tags (accesslog_json.go).
 func (r *AccessRecord) MarshalJSON() ([]byte, error) {
-	type plain AccessRecord
-	return json.Marshal(struct {
-		Time string `json:"time"`
-		*plain
-	}{r.Time.UTC().Format(accessTimeLayout), (*plain)(r)})
+	return appendAccessRecord(make([]byte, 0, 512), r)
 }
 
 func msSince(t time.Time) float64 {
@@ -162,16 +158,26 @@ type accessState struct {
 // to count what is sent. The caller defers end on the result.
 func (h *Handler) beginAccess(x *exchange) *accessState {
 	r := x.r
-	a := &accessState{h: h, start: x.start, r: r, rec: &AccessRecord{
-		Time: x.start, Kind: AccessKindRequest, Node: h.nodeID, RequestID: x.id,
-		Client: r.RemoteAddr, Method: r.Method, Host: r.Host, URI: r.RequestURI, Proto: r.Proto,
-		Range: r.Header.Get("Range"), UserAgent: r.UserAgent(), Referer: r.Referer(),
-		Upgrade: r.Header.Get("Upgrade") != "" && headerHasToken(r.Header, "Connection", "upgrade"),
-	}}
+	// One allocation holds the state, the record and the writer.
+	b := &struct {
+		a   accessState
+		rec AccessRecord
+		w   accessWriter
+	}{
+		a: accessState{h: h, start: x.start, r: r},
+		rec: AccessRecord{
+			Time: x.start, Kind: AccessKindRequest, Node: h.nodeID, RequestID: x.id,
+			Client: r.RemoteAddr, Method: r.Method, Host: r.Host, URI: r.RequestURI, Proto: r.Proto,
+			Range: r.Header.Get("Range"), UserAgent: r.UserAgent(), Referer: r.Referer(),
+			Upgrade: r.Header.Get("Upgrade") != "" && headerHasToken(r.Header, "Connection", "upgrade"),
+		},
+		w: accessWriter{ResponseWriter: x.w},
+	}
+	a := &b.a
+	a.rec, a.w, b.w.a = &b.rec, &b.w, a
 	if a.rec.URI == "" {
 		a.rec.URI = r.URL.RequestURI()
 	}
-	a.w = &accessWriter{ResponseWriter: x.w, a: a}
 	x.w = a.w
 	h.access.add(a)
 	return a

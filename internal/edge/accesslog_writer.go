@@ -2,12 +2,12 @@ package edge
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +16,10 @@ import (
 // DefaultAccessLogQueue is the queue length of an AccessLogWriter whose
 // options give none.
 const DefaultAccessLogQueue = 8192
+
+// maxRecordBuffer bounds the encoding buffer an AccessLogWriter keeps
+// between records; a larger record gets a buffer of its own.
+const maxRecordBuffer = 64 << 10
 
 // AccessLogOptions configure an AccessLogWriter.
 type AccessLogOptions struct {
@@ -152,14 +156,20 @@ func (l *AccessLogWriter) run(f io.WriteCloser) {
 		}
 		failing = err != nil
 	}
+	// buf is reused for every record: encoding one allocates nothing.
+	buf := make([]byte, 0, 1024)
 	write := func(rec *AccessRecord) {
-		b, err := json.Marshal(rec)
+		b, err := appendAccessRecord(buf[:0], rec)
 		if err != nil {
 			l.log.Error("edge: cannot encode an access record", "err", err)
 			return
 		}
-		_, err = bw.Write(append(b, '\n'))
+		b = append(b, '\n')
+		_, err = bw.Write(b)
 		check(err)
+		if cap(b) <= maxRecordBuffer {
+			buf = b
+		}
 	}
 	flush := func() {
 		if n := l.pending.Swap(0); n > 0 {
@@ -178,6 +188,12 @@ func (l *AccessLogWriter) run(f io.WriteCloser) {
 				return
 			}
 			write(rec)
+			if len(l.q) == 0 {
+				// Let the goroutines that are ready run first: under
+				// load they queue more records, which then share one
+				// write(2); on an idle node this returns at once.
+				runtime.Gosched()
+			}
 			if len(l.q) == 0 {
 				flush()
 			}

@@ -30,7 +30,7 @@ func (x *exchange) tryServe() bool {
 		x.passThrough(missReason(string(cachepolicy.ReasonVaryStar)))
 		return true
 	}
-	if e := x.h.getEntry(obj); e != nil {
+	if e := x.h.getStored(obj); e != nil {
 		return x.serveEntry(obj, e)
 	}
 	if x.r.Method == http.MethodHead {
@@ -112,8 +112,13 @@ func (x *exchange) serveStored(e *cachestore.Entry, xcache, age string) bool {
 	// block by block as it is read: a corrupt small entry is a miss, a
 	// corrupt large one cuts the response (the client sees a truncated
 	// body, never a wrong one) and the next request is a miss.
-	rep := representation{status: e.Meta.Status, header: e.Meta.Header, size: e.Size, body: e, xcache: xcache, age: age,
-		stored: &storedRef{key: e.Key, identity: storedIdentity(e.Meta, e.Size)}}
+	rep := representation{status: e.Meta.Status, header: e.Meta.Header, size: e.Size, body: e, xcache: xcache, age: age}
+	if x.dom.Transform != nil {
+		// Only a transformation looks for variants stored beside it.
+		rep.stored = &storedRef{key: e.Key, identity: storedIdentity(e.Meta, e.Size)}
+	} else {
+		rep.view = storedViewOf(e)
+	}
 	if err := x.serve(rep); err != nil {
 		x.h.log.Warn("edge: stored entry unusable, fetching again", "key", e.Key, "err", err)
 		if !errors.Is(err, cachestore.ErrCorrupt) {
@@ -177,7 +182,7 @@ func (x *exchange) serveFill(f *fill, leader bool, reason string, stale *staleEn
 	}
 	now := x.h.now()
 	if f.notModified {
-		e := x.h.getEntry(f.key)
+		e := x.h.getStored(f.key)
 		if e == nil {
 			return false
 		}

@@ -31,20 +31,46 @@ func removeChecksums(h http.Header) {
 	}
 }
 
-// via returns this node's Via element for a response produced after d.
+// via returns this node's Via element for a response produced now.
 func (x *exchange) via() string {
 	ms := time.Since(x.start).Milliseconds()
-	return "1.1 " + x.h.nodeID + " (strata, " + strconv.FormatInt(ms, 10) + "ms)"
+	var b [64]byte
+	buf := append(b[:0], "1.1 "...)
+	buf = append(buf, x.h.nodeID...)
+	buf = append(buf, " (strata, "...)
+	buf = strconv.AppendInt(buf, ms, 10)
+	buf = append(buf, "ms)"...)
+	return string(buf)
 }
 
 // writeHead copies hdr into the response header, adds the edge's own fields
 // (Via appended to the origin's, X-Cache, X-Request-Id) and a quoted ETag,
-// and writes the status.
+// and writes the status. hdr is only read.
 func (x *exchange) writeHead(status int, hdr http.Header, xcache string) {
 	out := x.w.Header()
 	for k, v := range hdr {
 		out[k] = v
 	}
+	prepareHead(out, xcache)
+	x.finishHead(status, out, hdr.Values("Via"), "", xcache)
+}
+
+// writeStoredHead writes the header of a whole stored response from its
+// view (storedview.go): as writeHead does for the stored header with
+// Content-Length set, and Age when age is not empty, without preparing the
+// stored fields again. It is for a response that is not a miss.
+func (x *exchange) writeStoredHead(status int, v *storedView, age, xcache string) {
+	out := x.w.Header()
+	for k, vs := range v.head {
+		out[k] = vs
+	}
+	x.finishHead(status, out, v.head["Via"], age, xcache)
+}
+
+// prepareHead edits a header copied from a stored or received response
+// before the domain's edits: it drops the fields this node consumed and
+// quotes the ETag.
+func prepareHead(out http.Header, xcache string) {
 	// Surrogate-Control speaks to surrogates only; this node consumed it
 	// (surrogate.go).
 	out.Del("Surrogate-Control")
@@ -60,10 +86,25 @@ func (x *exchange) writeHead(status int, hdr http.Header, xcache string) {
 			out.Del("Etag")
 		}
 	}
+}
+
+// finishHead sets Age (when age is not empty), applies the domain's edits,
+// adds the edge's own fields and writes the status. via is the Via of the
+// response before the edits; this node's element is appended to it.
+func (x *exchange) finishHead(status int, out http.Header, via []string, age, xcache string) {
+	// One allocation holds the values of the fields set here; each field
+	// gets a slice without spare capacity, so an edit that appends copies.
+	vals := make([]string, len(via)+4)
+	n := copy(vals, via)
+	vals[n] = x.via()
+	vals[n+1], vals[n+2], vals[n+3] = xcache, x.id, age
+	if age != "" {
+		out["Age"] = vals[n+3 : n+4 : n+4]
+	}
 	x.editResponse(out) // headerrules.go, cors.go
-	out["Via"] = append(append([]string(nil), hdr.Values("Via")...), x.via())
-	out.Set("X-Cache", xcache)
-	out.Set("X-Request-Id", x.id)
+	out["Via"] = vals[: n+1 : n+1]
+	out["X-Cache"] = vals[n+1 : n+2 : n+2]
+	out["X-Request-Id"] = vals[n+2 : n+3 : n+3]
 	x.wrote = true
 	x.w.WriteHeader(status)
 }

@@ -43,7 +43,7 @@ func sliceKey(obj string, n int64) string {
 // variant of a URL that varies, the miss reason naming the fields
 // ("vary-cookie"). ok is false when the URL's Vary is "*".
 func (x *exchange) variant() (obj, reason string, ok bool) {
-	e, err := x.h.Cache.Get(varyRecordKey(x.primary))
+	e, err := x.h.Cache.GetShared(varyRecordKey(x.primary)) // only read
 	if err != nil {
 		return variantKey(x.primary, ""), "", true
 	}
@@ -108,6 +108,22 @@ func (h *Handler) recordVary(primary, vary string) {
 // getEntry opens a stored entry; a miss or a store error is nil.
 func (h *Handler) getEntry(key string) *cachestore.Entry {
 	e, err := h.Cache.Get(key)
+	if err != nil {
+		if !errors.Is(err, cachestore.ErrNotFound) {
+			h.log.Warn("edge: cache read failed", "key", key, "err", err)
+		}
+		return nil
+	}
+	return e
+}
+
+// getStored opens a stored entry to serve it, like getEntry, but with its
+// metadata shared with the store (cachestore.Store.GetShared): the caller
+// must not modify e.Meta's Header or Extra. serveEntry, revalidate and
+// serve only read them; a revalidation merges a 304 into a copy
+// (cachepolicy.MergeNotModified).
+func (h *Handler) getStored(key string) *cachestore.Entry {
+	e, err := h.Cache.GetShared(key)
 	if err != nil {
 		if !errors.Is(err, cachestore.ErrNotFound) {
 			h.log.Warn("edge: cache read failed", "key", key, "err", err)

@@ -32,6 +32,9 @@ type representation struct {
 	// stored names the stored response body comes from, whole: its
 	// transformed variants are cached beside it (transform.go).
 	stored *storedRef
+	// view, if set, is the stored response's header derived for serving
+	// (storedview.go); header is then that response's stored header.
+	view *storedView
 }
 
 // errPrime wraps the error of representation.prime.
@@ -46,26 +49,36 @@ func (e errPrime) Unwrap() error { return e.err }
 // describe the whole representation, are never put on a 206 (C07). It
 // returns an errPrime when prime failed and nothing was written.
 func (x *exchange) serve(rep representation) error {
+	view := rep.view
 	rep, release, err := x.transformed(rep) // transform.go (C03)
 	defer release()
 	if err != nil {
 		return errPrime{err}
 	}
+	if x.dom.Transform != nil || strings.HasPrefix(rep.xcache, "MISS") {
+		// A transformed response has a header of its own, and a miss
+		// keeps the stored trace field: neither is the view's.
+		view = nil
+	}
 	// The header is served as stored or received, Content-Range included:
 	// a 206 passed on keeps the origin's (RFC 9110 §15.3.7 requires it),
 	// and a 200 that carries one keeps it (RFC 9111 §3.1: a cache stores
-	// the fields it received). A 206 or 416 made here sets its own.
-	hdr := rep.header.Clone()
-	if rep.age != "" {
-		hdr.Set("Age", rep.age)
-	}
+	// the fields it received). A 206 or 416 made here sets its own, on a
+	// copy (editableHeader): rep.header is only read.
 	isGet := x.r.Method == http.MethodGet
 	if rep.status == http.StatusOK {
-		v := x.validators(hdr)
+		var f storedFields
+		if view != nil {
+			f = view.fields
+		} else {
+			f = parseStoredFields(rep.header)
+		}
+		v := x.validators(f)
 		switch httphdr.Evaluate(x.r.Method, x.r.Header, v) {
 		case httphdr.NotModified:
 			// RFC 9110 §15.4.5: the 304 carries the fields a 200 would
 			// (ETag, Cache-Control, Date, Expires, Vary, ...), no body.
+			hdr := editableHeader(rep)
 			for _, f := range []string{"Content-Length", "Content-Type", "Content-Encoding"} {
 				hdr.Del(f)
 			}
@@ -77,13 +90,14 @@ func (x *exchange) serve(rep representation) error {
 			return nil
 		}
 		vr := v
-		if !strongLastModified(hdr) {
+		if !f.strongModified {
 			vr.LastModified = time.Time{}
 		}
 		if isGet && rep.size >= 0 && len(x.r.Header.Values("Range")) > 0 && httphdr.IfRangeMatches(x.r.Header, vr) {
 			ranges, err := httphdr.ParseRange(strings.Join(x.r.Header.Values("Range"), ","), rep.size)
 			switch {
 			case errors.Is(err, httphdr.ErrUnsatisfiable):
+				hdr := editableHeader(rep)
 				removeChecksums(hdr)
 				hdr.Set("Content-Range", httphdr.UnsatisfiedRange(rep.size))
 				hdr.Set("Content-Length", "0")
@@ -91,9 +105,9 @@ func (x *exchange) serve(rep representation) error {
 				x.writeHead(http.StatusRequestedRangeNotSatisfiable, hdr, rep.xcache)
 				return nil
 			case err == nil && len(ranges) == 1:
-				return x.serveRange(rep, hdr, ranges[0])
+				return x.serveRange(rep, editableHeader(rep), ranges[0])
 			case err == nil && !rep.sequential:
-				return x.serveMultipart(rep, hdr, ranges)
+				return x.serveMultipart(rep, editableHeader(rep), ranges)
 			}
 			// ErrInvalidRange: ignore the field, serve the whole body.
 		}
@@ -108,12 +122,17 @@ func (x *exchange) serve(rep representation) error {
 			body = b
 		}
 	}
-	if rep.size >= 0 {
-		hdr.Set("Content-Length", strconv.FormatInt(rep.size, 10))
+	if view != nil {
+		x.writeStoredHead(rep.status, view, rep.age, rep.xcache)
 	} else {
-		hdr.Del("Content-Length")
+		hdr := editableHeader(rep)
+		if rep.size >= 0 {
+			hdr.Set("Content-Length", strconv.FormatInt(rep.size, 10))
+		} else {
+			hdr.Del("Content-Length")
+		}
+		x.writeHead(rep.status, hdr, rep.xcache)
 	}
-	x.writeHead(rep.status, hdr, rep.xcache)
 	if !isGet {
 		return nil
 	}
@@ -123,6 +142,19 @@ func (x *exchange) serve(rep representation) error {
 	}
 	x.copyRange(body, 0, size, rep.size < 0)
 	return nil
+}
+
+// editableHeader returns a copy of rep's header, with its Age, for a
+// response that edits it.
+func editableHeader(rep representation) http.Header {
+	hdr := rep.header.Clone()
+	if hdr == nil {
+		hdr = http.Header{}
+	}
+	if rep.age != "" {
+		hdr.Set("Age", rep.age)
+	}
+	return hdr
 }
 
 // serveRange answers one range with 206 (RFC 9110 §15.3.7).
@@ -179,27 +211,6 @@ func (x *exchange) serveMultipart(rep representation, hdr http.Header, ranges []
 	return nil
 }
 
-// validators returns the representation's validators for the conditional
-// fields. Last-Modified counts for If-Range only when it is strong, at
-// least a second before Date (RFC 9110 §8.8.2.2).
-//
-// Without Last-Modified, If-Modified-Since alone is evaluated against Date,
-// as RFC 9111 §4.3.2 tells a cache to ("the Date field value, or if that is
-// absent, the time the response was received"); If-Unmodified-Since is then
-// not, since a representation without a modification date ignores it (RFC
-// 9110 §13.1.4).
-func (x *exchange) validators(hdr http.Header) httphdr.Validators {
-	v := httphdr.Validators{ETag: hdr.Get("Etag"), Now: x.h.now()}
-	if lm, err := httphdr.ParseHTTPDate(hdr.Get("Last-Modified")); err == nil {
-		v.LastModified = lm
-	} else if hdr.Get("Last-Modified") == "" && x.r.Header.Get("If-Unmodified-Since") == "" {
-		if date, err := httphdr.ParseHTTPDate(hdr.Get("Date")); err == nil {
-			v.LastModified = date
-		}
-	}
-	return v
-}
-
 // checkedWriter remembers a write error: the client hung up.
 type checkedWriter struct {
 	w   io.Writer
@@ -220,6 +231,12 @@ func (c *checkedWriter) Write(p []byte) (int, error) {
 // one; a write failure means the client left. When toEOF is set, n is an
 // upper bound and io.EOF ends the body.
 func (x *exchange) copyRange(body io.ReaderAt, off, n int64, toEOF bool) {
+	if mb, ok := body.(memoryBody); ok && !toEOF {
+		if b, ok := mb.MemoryBody(); ok && off >= 0 && off <= int64(len(b)) && n <= int64(len(b))-off {
+			x.writeBody(b[off : off+n])
+			return
+		}
+	}
 	if fb, ok := body.(fileBody); ok && !toEOF && n >= zeroCopyMin {
 		if x.sendFile(fb, off, n) {
 			return
@@ -228,7 +245,10 @@ func (x *exchange) copyRange(body io.ReaderAt, off, n int64, toEOF bool) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
-	rc := http.NewResponseController(x.w)
+	var rc *http.ResponseController
+	if toEOF {
+		rc = http.NewResponseController(x.w)
+	}
 	for n > 0 {
 		chunk := buf
 		if int64(len(chunk)) > n {
@@ -284,16 +304,4 @@ func (s *streamReader) ReadAt(p []byte, off int64) (int, error) {
 		err = nil
 	}
 	return n, err
-}
-
-// strongLastModified reports whether Last-Modified is a strong validator:
-// at least one second before Date (RFC 9110 §8.8.2.2), so that two changes
-// within its one-second resolution cannot share it.
-func strongLastModified(hdr http.Header) bool {
-	lm, err := httphdr.ParseHTTPDate(hdr.Get("Last-Modified"))
-	if err != nil {
-		return false
-	}
-	date, err := httphdr.ParseHTTPDate(hdr.Get("Date"))
-	return err == nil && !date.Before(lm.Add(time.Second))
 }

@@ -2,12 +2,12 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/strata-cdn/strata/internal/jsonapi"
 )
 
 // maxBody bounds the JSON body of a cluster task request.
@@ -39,9 +39,7 @@ type NodeList struct {
 }
 
 // APIError is the body of an error answer.
-type APIError struct {
-	Error string `json:"error"`
-}
+type APIError = jsonapi.Error
 
 // AdminHandler serves the cluster task API, to be mounted on the admin
 // listener under /cluster/ (docs/admin-api.md, "Cluster tasks"):
@@ -57,20 +55,20 @@ func (c *Coordinator) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /cluster/purge", func(w http.ResponseWriter, r *http.Request) {
 		var req PurgeRequest
-		if decode(w, r, &req) {
+		if jsonapi.Decode(w, r, &req, maxBody) {
 			st, err := c.Purge(req)
 			c.accepted(w, st, err)
 		}
 	})
 	mux.HandleFunc("POST /cluster/prefetch", func(w http.ResponseWriter, r *http.Request) {
 		var req PrefetchRequest
-		if decode(w, r, &req) {
+		if jsonapi.Decode(w, r, &req, maxBody) {
 			st, err := c.Prefetch(req)
 			c.accepted(w, st, err)
 		}
 	})
 	mux.HandleFunc("GET /cluster/tasks", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, TaskList{Coordinator: c.NodeID, Tasks: c.List()})
+		jsonapi.Write(w, http.StatusOK, TaskList{Coordinator: c.NodeID, Tasks: c.List()})
 	})
 	mux.HandleFunc("GET /cluster/tasks/{id}", c.serveTask)
 	mux.HandleFunc("GET /cluster/nodes", func(w http.ResponseWriter, r *http.Request) {
@@ -78,10 +76,10 @@ func (c *Coordinator) AdminHandler() http.Handler {
 		if nodes == nil {
 			nodes = []Node{}
 		}
-		writeJSON(w, http.StatusOK, NodeList{Coordinator: c.NodeID, Nodes: nodes})
+		jsonapi.Write(w, http.StatusOK, NodeList{Coordinator: c.NodeID, Nodes: nodes})
 	})
 	mux.HandleFunc("/cluster/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, APIError{Error: "no such endpoint: " + r.Method + " " + r.URL.Path +
+		jsonapi.Write(w, http.StatusNotFound, APIError{Error: "no such endpoint: " + r.Method + " " + r.URL.Path +
 			"; see POST /cluster/purge, POST /cluster/prefetch, GET /cluster/tasks, GET /cluster/tasks/{id}, GET /cluster/nodes"})
 	})
 	return mux
@@ -91,13 +89,13 @@ func (c *Coordinator) AdminHandler() http.Handler {
 func (c *Coordinator) accepted(w http.ResponseWriter, st TaskStatus, err error) {
 	switch {
 	case errors.Is(err, ErrInvalid):
-		writeJSON(w, http.StatusBadRequest, APIError{Error: err.Error()})
+		jsonapi.Write(w, http.StatusBadRequest, APIError{Error: err.Error()})
 	case errors.Is(err, ErrNoCluster):
-		writeJSON(w, http.StatusConflict, APIError{Error: fmt.Sprintf("node %s: %v", c.NodeID, err)})
+		jsonapi.Write(w, http.StatusConflict, APIError{Error: fmt.Sprintf("node %s: %v", c.NodeID, err)})
 	case errors.Is(err, ErrClosed):
-		writeJSON(w, http.StatusServiceUnavailable, APIError{Error: "the node is shutting down; no new cluster tasks"})
+		jsonapi.Write(w, http.StatusServiceUnavailable, APIError{Error: "the node is shutting down; no new cluster tasks"})
 	case err != nil:
-		writeJSON(w, http.StatusInternalServerError, APIError{Error: err.Error()})
+		jsonapi.Write(w, http.StatusInternalServerError, APIError{Error: err.Error()})
 	default:
 		loc := "/cluster/tasks/" + st.ID
 		w.Header().Set("Location", loc)
@@ -105,7 +103,7 @@ func (c *Coordinator) accepted(w http.ResponseWriter, st TaskStatus, err error) 
 		for i, n := range st.Nodes {
 			ids[i] = n.ID
 		}
-		writeJSON(w, http.StatusAccepted, Accepted{ID: st.ID, Kind: st.Kind, Nodes: ids, StatusURL: loc, Warnings: st.Warnings})
+		jsonapi.Write(w, http.StatusAccepted, Accepted{ID: st.ID, Kind: st.Kind, Nodes: ids, StatusURL: loc, Warnings: st.Warnings})
 	}
 }
 
@@ -114,7 +112,7 @@ func (c *Coordinator) serveTask(w http.ResponseWriter, r *http.Request) {
 	if ws := r.URL.Query().Get("wait"); ws != "" {
 		d, err := time.ParseDuration(ws)
 		if err != nil || d < 0 {
-			writeJSON(w, http.StatusBadRequest, APIError{Error: fmt.Sprintf("wait=%q: want a duration like 10s", ws)})
+			jsonapi.Write(w, http.StatusBadRequest, APIError{Error: fmt.Sprintf("wait=%q: want a duration like 10s", ws)})
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), min(d, maxStatusWait))
@@ -123,39 +121,10 @@ func (c *Coordinator) serveTask(w http.ResponseWriter, r *http.Request) {
 	}
 	st, ok := c.Task(id)
 	if !ok {
-		writeJSON(w, http.StatusNotFound, APIError{Error: fmt.Sprintf(
+		jsonapi.Write(w, http.StatusNotFound, APIError{Error: fmt.Sprintf(
 			"unknown cluster task %q on node %s (it was started on another node, or it is older than the last %d finished tasks kept)",
 			id, c.NodeID, orDefault(c.History, DefaultHistory))})
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
-}
-
-// decode reads a JSON request body into v, answering 400 or 415 itself.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		writeJSON(w, http.StatusUnsupportedMediaType, APIError{Error: "send the request as Content-Type: application/json"})
-		return false
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeJSON(w, http.StatusBadRequest, APIError{Error: "request body: " + err.Error()})
-		return false
-	}
-	if dec.More() {
-		writeJSON(w, http.StatusBadRequest, APIError{Error: "request body: more than one JSON value"})
-		return false
-	}
-	return true
-}
-
-// writeJSON answers with v as indented JSON.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	jsonapi.Write(w, http.StatusOK, st)
 }

@@ -9,7 +9,7 @@ import (
 // layer ranks Strata's packages: a package may import only packages of a
 // lower rank: pure → engines → network-facing → daemon → cli.
 var layer = map[string]int{
-	"config": 0, "transform": 0, "httphdr": 0, "sigv4": 0, "checksum": 0, "postpolicy": 0, "browsertest": 0, "respcount": 0, "flv": 0, "livetest": 0,
+	"config": 0, "transform": 0, "jsonapi": 0, "httphdr": 0, "sigv4": 0, "checksum": 0, "postpolicy": 0, "browsertest": 0, "respcount": 0, "flv": 0, "livetest": 0,
 	"cachepolicy": 1, "hls": 1, "recmux": 1,
 	"objstore": 2, "cachestore": 2, "live": 2, "logs": 2, "tlsstore": 2, "record": 2, "snapshot": 2, "vod": 2, "resolve": 2, "resolve/dnstest": 2,
 	"s3api": 3, "admin": 3, "edge": 3, "cluster": 3, "diag": 3, "livehttp": 3, "rtmpserver": 3,

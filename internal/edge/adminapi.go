@@ -2,12 +2,12 @@ package edge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/strata-cdn/strata/internal/jsonapi"
 )
 
 // maxTaskBody bounds the JSON body of a purge or prefetch request.
@@ -31,9 +31,7 @@ type TaskList struct {
 }
 
 // APIError is the body of an admin API error.
-type APIError struct {
-	Error string `json:"error"`
-}
+type APIError = jsonapi.Error
 
 // AdminHandler serves the task API, to be mounted on the admin listener
 // under /edge/ (docs/admin-api.md):
@@ -50,7 +48,7 @@ func (t *Tasks) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /edge/tasks", t.serveList)
 	mux.HandleFunc("GET /edge/tasks/{id}", t.serveTask)
 	mux.HandleFunc("/edge/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, APIError{Error: "no such endpoint: " + r.Method + " " + r.URL.Path +
+		jsonapi.Write(w, http.StatusNotFound, APIError{Error: "no such endpoint: " + r.Method + " " + r.URL.Path +
 			"; see POST /edge/purge, POST /edge/prefetch, GET /edge/tasks, GET /edge/tasks/{id}"})
 	})
 	return mux
@@ -58,7 +56,7 @@ func (t *Tasks) AdminHandler() http.Handler {
 
 func (t *Tasks) servePurge(w http.ResponseWriter, r *http.Request) {
 	var req PurgeRequest
-	if !decodeTask(w, r, &req) {
+	if !jsonapi.Decode(w, r, &req, maxTaskBody) {
 		return
 	}
 	st, err := t.Purge(req)
@@ -67,7 +65,7 @@ func (t *Tasks) servePurge(w http.ResponseWriter, r *http.Request) {
 
 func (t *Tasks) servePrefetch(w http.ResponseWriter, r *http.Request) {
 	var req PrefetchRequest
-	if !decodeTask(w, r, &req) {
+	if !jsonapi.Decode(w, r, &req, maxTaskBody) {
 		return
 	}
 	st, err := t.Prefetch(req)
@@ -78,20 +76,20 @@ func (t *Tasks) servePrefetch(w http.ResponseWriter, r *http.Request) {
 func (t *Tasks) accepted(w http.ResponseWriter, st TaskStatus, err error) {
 	switch {
 	case errors.Is(err, ErrInvalidTask):
-		writeJSON(w, http.StatusBadRequest, APIError{Error: err.Error()})
+		jsonapi.Write(w, http.StatusBadRequest, APIError{Error: err.Error()})
 	case errors.Is(err, ErrTasksClosed):
-		writeJSON(w, http.StatusServiceUnavailable, APIError{Error: "the node is shutting down; no new tasks"})
+		jsonapi.Write(w, http.StatusServiceUnavailable, APIError{Error: "the node is shutting down; no new tasks"})
 	case err != nil:
-		writeJSON(w, http.StatusInternalServerError, APIError{Error: err.Error()})
+		jsonapi.Write(w, http.StatusInternalServerError, APIError{Error: err.Error()})
 	default:
 		loc := "/edge/tasks/" + st.ID
 		w.Header().Set("Location", loc)
-		writeJSON(w, http.StatusAccepted, TaskAccepted{ID: st.ID, Kind: st.Kind, Total: st.Total, StatusURL: loc})
+		jsonapi.Write(w, http.StatusAccepted, TaskAccepted{ID: st.ID, Kind: st.Kind, Total: st.Total, StatusURL: loc})
 	}
 }
 
 func (t *Tasks) serveList(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, TaskList{Node: t.h.nodeID, Tasks: t.List()})
+	jsonapi.Write(w, http.StatusOK, TaskList{Node: t.h.nodeID, Tasks: t.List()})
 }
 
 func (t *Tasks) serveTask(w http.ResponseWriter, r *http.Request) {
@@ -99,7 +97,7 @@ func (t *Tasks) serveTask(w http.ResponseWriter, r *http.Request) {
 	if ws := r.URL.Query().Get("wait"); ws != "" {
 		d, err := time.ParseDuration(ws)
 		if err != nil || d < 0 {
-			writeJSON(w, http.StatusBadRequest, APIError{Error: fmt.Sprintf("wait=%q: want a duration like 10s", ws)})
+			jsonapi.Write(w, http.StatusBadRequest, APIError{Error: fmt.Sprintf("wait=%q: want a duration like 10s", ws)})
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), min(d, maxStatusWait))
@@ -108,39 +106,10 @@ func (t *Tasks) serveTask(w http.ResponseWriter, r *http.Request) {
 	}
 	st, ok := t.Task(id)
 	if !ok {
-		writeJSON(w, http.StatusNotFound, APIError{Error: fmt.Sprintf(
+		jsonapi.Write(w, http.StatusNotFound, APIError{Error: fmt.Sprintf(
 			"unknown task %q on node %s (it never ran here, or it is older than the last %d finished tasks kept)",
 			id, t.h.nodeID, t.opts.History)})
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
-}
-
-// decodeTask reads a JSON request body into v, answering 400 or 415 itself.
-func decodeTask(w http.ResponseWriter, r *http.Request, v any) bool {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		writeJSON(w, http.StatusUnsupportedMediaType, APIError{Error: "send the request as Content-Type: application/json"})
-		return false
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxTaskBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeJSON(w, http.StatusBadRequest, APIError{Error: "request body: " + err.Error()})
-		return false
-	}
-	if dec.More() {
-		writeJSON(w, http.StatusBadRequest, APIError{Error: "request body: more than one JSON value"})
-		return false
-	}
-	return true
-}
-
-// writeJSON answers with v as indented JSON.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	jsonapi.Write(w, http.StatusOK, st)
 }

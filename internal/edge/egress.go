@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sort"
 	"time"
+
+	"github.com/strata-cdn/strata/internal/jsonapi"
 )
 
 // egressSeen is what the edge observed of its connections to one upstream.
@@ -152,7 +154,7 @@ func (h *Handler) Egress() Egress {
 func (h *Handler) EgressHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /edge/egress", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, h.Egress())
+		jsonapi.Write(w, http.StatusOK, h.Egress())
 	})
 	return mux
 }

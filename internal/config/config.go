@@ -137,6 +137,10 @@ type S3 struct {
 	MaxObjectSize ByteSize `yaml:"max_object_size"`
 	// MinPartSize is the smallest size of every multipart part but the last.
 	MinPartSize ByteSize `yaml:"min_part_size"`
+	// InlineMax is the largest object kept inside the metadata catalog,
+	// committed with its metadata in one fsync, instead of in a data file
+	// of its own; 0 keeps every object in a file.
+	InlineMax ByteSize `yaml:"inline_max"`
 	// SendTimeout: a client that reads nothing for this long is cut off and
 	// the log says so (cases C21, C22).
 	SendTimeout Duration `yaml:"send_timeout"`
@@ -211,6 +215,7 @@ func Default() *Config {
 			Region:        "us-east-1",
 			MaxObjectSize: 5 * TiB,
 			MinPartSize:   5 * MiB,
+			InlineMax:     128 * KiB,
 			SendTimeout:   Duration(30 * time.Second),
 			LifecycleDay:  Duration(24 * time.Hour),
 		},

@@ -62,6 +62,9 @@ func (c *Config) validate() []Problem {
 	if c.S3.MinPartSize <= 0 {
 		p.add("s3.min_part_size", "must be positive, e.g. \"5MiB\"")
 	}
+	if c.S3.InlineMax < 0 || c.S3.InlineMax > 16*MiB {
+		p.add("s3.inline_max", "must be from 0 (off) to 16MiB: an inlined object is held in memory while it is received and written twice by the catalog; the default is 128KiB")
+	}
 	if c.S3.SendTimeout <= 0 {
 		p.add("s3.send_timeout", "must be positive, e.g. \"30s\"")
 	}

@@ -116,6 +116,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		MaxObjectSize: int64(d.cfg.S3.MaxObjectSize),
 		MinPartSize:   int64(d.cfg.S3.MinPartSize),
 		LifecycleDay:  d.cfg.S3.LifecycleDay.D(),
+		InlineMax:     inlineMax(d.cfg.S3.InlineMax),
 		Logger:        d.log.With("service", "objstore"),
 	})
 	if err != nil {
@@ -302,4 +303,13 @@ func callbackOptions(c config.S3Callback) s3api.CallbackOptions {
 	}
 	o.Allow, _, _ = config.Prefixes(c.AllowNetworks)
 	return o
+}
+
+// inlineMax maps s3.inline_max onto objstore.Options.InlineMax, where 0
+// means the default and a negative value turns inlining off.
+func inlineMax(v config.ByteSize) int64 {
+	if v == 0 {
+		return -1
+	}
+	return int64(v)
 }

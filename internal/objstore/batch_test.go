@@ -2,7 +2,6 @@ package objstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -71,7 +70,7 @@ func TestGroupCommit(t *testing.T) {
 	// A write that changes the database, then fails: its change must go.
 	errWrote := errors.New("failed after writing")
 	wg.Go(func() {
-		errs[good+1] = c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		errs[good+1] = c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO buckets (name, created, public_read) VALUES ('partial', 0, 0)`); err != nil {
 				return err
 			}

@@ -6,7 +6,8 @@
 // # Layout
 //
 //	dir/LOCK           flock(2)ed while a Store has the directory open
-//	dir/meta.db        SQLite catalog (WAL mode)
+//	dir/meta.db        SQLite catalog (WAL mode), with the data of small
+//	                   objects (Options.InlineMax, 128 KiB by default)
 //	dir/tmp/           leftovers of older versions, emptied at Open
 //	dir/data/xx/ID     data files: ID is 32 random hex digits, xx its first two
 //	                   (shard directories are made on first use)
@@ -17,12 +18,14 @@
 //
 // # Durability
 //
-// An object becomes visible only once its data and metadata are durable:
-// data is written to a new file under a fresh ID in the data directory,
-// the file and then its directory are fsynced, and only then is the
-// metadata row committed (SQLite synchronous=FULL: the WAL is fsynced at
-// every commit; writes that wait while one commits share the next commit,
-// each returning only once it is durable).
+// An object becomes visible only once its data and metadata are durable.
+// A small object's data is written in the catalog transaction that
+// commits its row (inline.go); a larger one's goes to a new data file
+// under a fresh ID, whose directory entry was made durable before
+// (spares.go), and the file is fsynced before the metadata row is
+// committed. Commits run with SQLite synchronous=FULL: the WAL is fsynced
+// at every commit; writes that wait while one commits share the next
+// commit, each returning only once it is durable.
 // The commit that replaces or deletes an object records the old data files
 // as garbage in the same transaction; they are unlinked after the commit.
 // [Open] removes temporary files, unlinks recorded garbage and data files

@@ -86,21 +86,21 @@ func (c ctxReader) Read(p []byte) (int, error) {
 // limit bounds the data (what names it in the error); wantMD5, if not nil,
 // must match. On error no file is left behind.
 //
-// The file is created at its final path rather than renamed there: no row
-// references the ID until the caller commits one, so a crash mid-write
-// leaves only an unreferenced file that Open removes. That saves the
-// rename's second change to the file system's journal; the file and then
-// its directory are still fsynced before writeData returns.
+// The file is a spare (spares.go), created empty at its final path with
+// its directory entry already durable, rather than a file renamed there:
+// no row references the ID until the caller commits one, so a crash
+// mid-write leaves only an unreferenced file that Open removes. Only the
+// file is fsynced here; its directory was when the spare was made.
 func (s *Store) writeData(ctx context.Context, r io.Reader, size, limit int64, what string, wantMD5 []byte) (w written, err error) {
 	if size > limit {
 		return w, &TooLargeError{What: what, Limit: limit}
 	}
-	id := newFileID()
-	dst := s.dataPath(id)
-	f, err := s.createData(dst)
+	sp, err := s.takeSpare()
 	if err != nil {
 		return w, err
 	}
+	id, f := sp.id, sp.f
+	dst := s.dataPath(id)
 	defer func() {
 		if f != nil {
 			f.Close()
@@ -153,12 +153,6 @@ func (s *Store) writeData(ctx context.Context, r io.Reader, size, limit int64, w
 		return w, fmt.Errorf("close data: %w", err)
 	}
 	f = nil
-	// The directory's fsync comes second on purpose: the file's fsync has
-	// committed the journal transaction that created the entry, so this
-	// one rarely has to wait for another commit.
-	if err := syncDir(filepath.Dir(dst)); err != nil {
-		return w, err
-	}
 	w.id = id
 	if testHook != nil {
 		testHook("placed")
@@ -167,7 +161,7 @@ func (s *Store) writeData(ctx context.Context, r io.Reader, size, limit int64, w
 }
 
 // createData creates a new data file at dst, making the shard directory on
-// first use.
+// first use. The file's directory entry is not yet durable.
 func (s *Store) createData(dst string) (*os.File, error) {
 	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	f, err := os.OpenFile(dst, flags, 0o644)

@@ -195,10 +195,15 @@ const (
 	OnlyDanglingMarker
 )
 
-// Segment is one data file of an object.
+// Segment is one data file of an object, or, with Inline set, the
+// object's data kept in the catalog itself (see [InlineCatalog]).
 type Segment struct {
 	FileID string `json:"id"`
 	Size   int64  `json:"size"`
+	// Inline says the data is not a file: FileID names it in the
+	// catalog, and the catalog drops it in the transaction that drops
+	// the last reference (it is never returned as garbage).
+	Inline bool `json:"inline,omitempty"`
 }
 
 // PartRecord is a part's catalog row.

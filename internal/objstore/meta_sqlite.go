@@ -91,6 +91,10 @@ CREATE TABLE IF NOT EXISTS parts (
 CREATE TABLE IF NOT EXISTS garbage (
 	file_id TEXT PRIMARY KEY
 );
+CREATE TABLE IF NOT EXISTS inline_data (
+	id   TEXT PRIMARY KEY,
+	data BLOB
+);
 COMMIT;
 `
 
@@ -129,7 +133,12 @@ type SQLiteCatalog struct {
 
 	// The queries of every GET and PUT, prepared once: parsing them on
 	// every request cost more than running them.
-	getObject, getBucket *sql.Stmt
+	getObject, getBucket, readInline *sql.Stmt
+
+	// Write statements, prepared on first use (see wtx).
+	stmtMu    sync.Mutex
+	stmts     map[string]*sql.Stmt
+	toPrepare []string
 }
 
 var _ Catalog = (*SQLiteCatalog)(nil)
@@ -166,6 +175,9 @@ func OpenSQLiteCatalog(path string) (*SQLiteCatalog, error) {
 	if c.getObject, err = r.Prepare(getObjectQuery); err == nil {
 		c.getBucket, err = r.Prepare(getBucketQuery)
 	}
+	if err == nil {
+		c.readInline, err = r.Prepare(readInlineQuery)
+	}
 	if err != nil {
 		r.Close()
 		w.Close()
@@ -176,12 +188,20 @@ func OpenSQLiteCatalog(path string) (*SQLiteCatalog, error) {
 
 // Close flushes the garbage journal and closes the database.
 func (c *SQLiteCatalog) Close() error {
-	err := c.tx(context.Background(), func(context.Context, *sql.Tx) error { return nil })
-	for _, st := range []*sql.Stmt{c.getObject, c.getBucket} {
+	err := c.tx(context.Background(), func(context.Context, *wtx) error { return nil })
+	for _, st := range []*sql.Stmt{c.getObject, c.getBucket, c.readInline} {
 		if serr := st.Close(); err == nil {
 			err = serr
 		}
 	}
+	c.stmtMu.Lock()
+	for _, st := range c.stmts {
+		if serr := st.Close(); err == nil {
+			err = serr
+		}
+	}
+	c.stmts = nil
+	c.stmtMu.Unlock()
 	if rerr := c.r.Close(); err == nil {
 		err = rerr
 	}
@@ -215,7 +235,7 @@ func bucketExists(ctx context.Context, q queryer, name string) error {
 // CreateBucket implements [Catalog].
 func (c *SQLiteCatalog) CreateBucket(ctx context.Context, b Bucket) error {
 	defer c.configs.drop(b.Name, "")
-	return c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		if bucketExists(ctx, tx, b.Name) == nil {
 			return fmt.Errorf("%w: %s", ErrBucketExists, b.Name)
 		}
@@ -231,7 +251,7 @@ func (c *SQLiteCatalog) CreateBucket(ctx context.Context, b Bucket) error {
 // DeleteBucket implements [Catalog].
 func (c *SQLiteCatalog) DeleteBucket(ctx context.Context, name string) error {
 	defer c.configs.drop(name, "")
-	return c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := bucketExists(ctx, tx, name); err != nil {
 			return err
 		}
@@ -308,7 +328,7 @@ func (c *SQLiteCatalog) ListBuckets(ctx context.Context) ([]Bucket, error) {
 
 // SetBucketPublicRead implements [Catalog].
 func (c *SQLiteCatalog) SetBucketPublicRead(ctx context.Context, name string, public bool) error {
-	return c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE buckets SET public_read = ? WHERE name = ?`, boolInt(public), name)
 		if err != nil {
 			return dbErr("set bucket public-read", err)
@@ -399,7 +419,9 @@ func (c *SQLiteCatalog) segmentFiles(ctx context.Context, table string, fn func(
 			return err
 		}
 		for _, s := range segs {
-			fn(s.FileID)
+			if !s.Inline {
+				fn(s.FileID)
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Group commit. With synchronous=FULL every commit fsyncs the WAL, and
@@ -21,7 +22,7 @@ import (
 // txJob is one caller's write transaction waiting for a commit.
 type txJob struct {
 	ctx  context.Context
-	fn   func(context.Context, *sql.Tx) error
+	fn   func(context.Context, *wtx) error
 	err  error
 	done chan struct{} // closed once err is final
 }
@@ -35,7 +36,7 @@ var errBatchAborted = errors.New("catalog: transaction abandoned")
 // back. fn gets a context that is never cancelled: a statement interrupted
 // by a cancelled caller would make SQLite roll back the whole shared
 // transaction, so ctx is only checked before fn starts.
-func (c *SQLiteCatalog) tx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
+func (c *SQLiteCatalog) tx(ctx context.Context, fn func(context.Context, *wtx) error) error {
 	job := &txJob{ctx: ctx, fn: fn, done: make(chan struct{})}
 	c.queueMu.Lock()
 	c.queue = append(c.queue, job)
@@ -58,6 +59,7 @@ func (c *SQLiteCatalog) tx(ctx context.Context, fn func(context.Context, *sql.Tx
 	func() {
 		defer c.commitMu.Unlock()
 		c.runBatch(batch)
+		c.prepareWaiting()
 	}()
 	<-job.done
 	return job.err
@@ -98,7 +100,8 @@ func (c *SQLiteCatalog) runBatch(jobs []*txJob) {
 	// The transaction is not any one caller's: it must not end when one
 	// of them goes away.
 	bg := context.Background()
-	tx, err := c.w.BeginTx(bg, nil)
+	stx, err := c.w.BeginTx(bg, nil)
+	tx := &wtx{Tx: stx, c: c}
 	if err == nil {
 		// A panicking write must not leave the only write connection
 		// inside a transaction.
@@ -153,7 +156,7 @@ func (c *SQLiteCatalog) runBatch(jobs []*txJob) {
 // if the job fails. The job's outcome goes to j.err; the error returned
 // means the transaction itself is broken (SQLite rolled it back, or the
 // savepoint could not be handled) and the whole batch must fail.
-func (c *SQLiteCatalog) runSaved(tx *sql.Tx, j *txJob) error {
+func (c *SQLiteCatalog) runSaved(tx *wtx, j *txJob) error {
 	if j.err = j.ctx.Err(); j.err != nil {
 		return nil
 	}
@@ -173,4 +176,75 @@ func (c *SQLiteCatalog) runSaved(tx *sql.Tx, j *txJob) error {
 		return fmt.Errorf("%w: release savepoint: %w", errBatchAborted, err)
 	}
 	return nil
+}
+
+// wtx is a write transaction whose statements are prepared once per
+// catalog and reused: parsing the SQL of a PUT's half dozen statements
+// anew on every write cost about an eighth of the server's CPU on small
+// PUTs. Its methods shadow those of sql.Tx.
+type wtx struct {
+	*sql.Tx
+	c *SQLiteCatalog
+}
+
+// maxCachedStmts bounds the statement cache; the write statements are
+// constants, far fewer than this.
+const maxCachedStmts = 128
+
+// stmt returns query prepared on the write connection, or nil when it is
+// not (yet) prepared. A statement cannot be prepared on the one write
+// connection while a transaction holds it, so a new query is noted and
+// prepared by prepareWaiting once the transaction is over.
+func (c *SQLiteCatalog) stmt(query string) *sql.Stmt {
+	c.stmtMu.Lock()
+	defer c.stmtMu.Unlock()
+	if st, ok := c.stmts[query]; ok {
+		return st
+	}
+	if len(c.stmts)+len(c.toPrepare) < maxCachedStmts && !slices.Contains(c.toPrepare, query) {
+		c.toPrepare = append(c.toPrepare, query)
+	}
+	return nil
+}
+
+// prepareWaiting prepares the queries stmt noted. The caller holds
+// commitMu, so no transaction holds the write connection.
+func (c *SQLiteCatalog) prepareWaiting() {
+	c.stmtMu.Lock()
+	defer c.stmtMu.Unlock()
+	for _, q := range c.toPrepare {
+		st, err := c.w.Prepare(q)
+		if err != nil {
+			continue // it runs unprepared, which reports the error
+		}
+		if c.stmts == nil {
+			c.stmts = make(map[string]*sql.Stmt)
+		}
+		c.stmts[q] = st
+	}
+	c.toPrepare = nil
+}
+
+// ExecContext is sql.Tx's, through the statement cache.
+func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.c.stmt(query); st != nil {
+		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+// QueryRowContext is sql.Tx's, through the statement cache.
+func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.c.stmt(query); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
+// QueryContext is sql.Tx's, through the statement cache.
+func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.c.stmt(query); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
 }

@@ -9,7 +9,7 @@ import (
 
 // SetBucketVersioning implements [Catalog].
 func (c *SQLiteCatalog) SetBucketVersioning(ctx context.Context, name string, state VersioningState) error {
-	return c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE buckets SET versioning = ? WHERE name = ?`, string(state), name)
 		if err != nil {
 			return dbErr("set bucket versioning", err)
@@ -24,7 +24,7 @@ func (c *SQLiteCatalog) SetBucketVersioning(ctx context.Context, name string, st
 // PutBucketConfig implements [Catalog].
 func (c *SQLiteCatalog) PutBucketConfig(ctx context.Context, bucket, name string, doc []byte) error {
 	defer c.configs.drop(bucket, name)
-	return c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := bucketExists(ctx, tx, bucket); err != nil {
 			return err
 		}
@@ -76,7 +76,7 @@ func noConfigError(bucket, name string) error {
 // DeleteBucketConfig implements [Catalog].
 func (c *SQLiteCatalog) DeleteBucketConfig(ctx context.Context, bucket, name string) error {
 	defer c.configs.drop(bucket, name)
-	return c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := bucketExists(ctx, tx, bucket); err != nil {
 			return err
 		}

@@ -7,8 +7,11 @@ import (
 
 // sqliteSchemaVersion is stored in PRAGMA user_version. Version 0 is the
 // first catalog (no versioning); version 1 adds bucket versioning, the
-// versions table and bucket configuration documents.
-const sqliteSchemaVersion = 1
+// versions table and bucket configuration documents; version 2 adds the
+// inline_data table of objects kept in the catalog (an older Strata would
+// look for their data files and not find them, so it must refuse the
+// catalog).
+const sqliteSchemaVersion = 2
 
 // migrateSQLite brings a catalog written by an earlier Strata up to the
 // current schema, in one transaction. The new tables come from the

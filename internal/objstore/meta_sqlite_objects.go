@@ -168,7 +168,7 @@ func (c *SQLiteCatalog) GetObjectVersion(ctx context.Context, bucket, key, versi
 }
 
 // readLive reads the key's live row inside tx.
-func readLive(ctx context.Context, tx *sql.Tx, bucket, key string) (ObjectRecord, bool, error) {
+func readLive(ctx context.Context, tx *wtx, bucket, key string) (ObjectRecord, bool, error) {
 	row := tx.QueryRowContext(ctx, `SELECT `+objectColumns+` FROM objects WHERE bucket = ? AND obj_key = ?`, bucket, []byte(key))
 	rec, err := scanObject(row, bucket)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -180,17 +180,26 @@ func readLive(ctx context.Context, tx *sql.Tx, bucket, key string) (ObjectRecord
 	return rec, true, nil
 }
 
-func fileIDs(segs []Segment) []string {
-	ids := make([]string, len(segs))
-	for i, s := range segs {
-		ids[i] = s.FileID
+// dropSegments drops a removed version's data inside tx: inline data is
+// deleted with the row, and data files are journaled as garbage and
+// returned, to be unlinked after the commit.
+func dropSegments(ctx context.Context, tx *wtx, segs []Segment) ([]string, error) {
+	var files []string
+	for _, sg := range segs {
+		if sg.Inline {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM inline_data WHERE id = ?`, sg.FileID); err != nil {
+				return nil, dbErr("delete inline data", err)
+			}
+			continue
+		}
+		files = append(files, sg.FileID)
 	}
-	return ids
+	return files, journalGarbage(ctx, tx, files)
 }
 
 // takeObject deletes bucket/key's live row, if any, inside tx, journals
-// its files as garbage and returns them.
-func takeObject(ctx context.Context, tx *sql.Tx, bucket, key string) ([]string, error) {
+// its files as garbage and returns them (inline data goes with the row).
+func takeObject(ctx context.Context, tx *wtx, bucket, key string) ([]string, error) {
 	rec, found, err := readLive(ctx, tx, bucket, key)
 	if err != nil || !found {
 		return nil, err
@@ -198,11 +207,10 @@ func takeObject(ctx context.Context, tx *sql.Tx, bucket, key string) ([]string, 
 	if _, err := tx.ExecContext(ctx, `DELETE FROM objects WHERE bucket = ? AND obj_key = ?`, bucket, []byte(key)); err != nil {
 		return nil, dbErr("delete object", err)
 	}
-	ids := fileIDs(rec.Segments)
-	return ids, journalGarbage(ctx, tx, ids)
+	return dropSegments(ctx, tx, rec.Segments)
 }
 
-func journalGarbage(ctx context.Context, tx *sql.Tx, ids []string) error {
+func journalGarbage(ctx context.Context, tx *wtx, ids []string) error {
 	for _, id := range ids {
 		// A hard-linked copy has its own ID, so an ID is never journaled
 		// twice; the conflict clause only makes a retry harmless.
@@ -227,7 +235,7 @@ func rowValues(rec ObjectRecord) []any {
 		encodeJSON(rec.Meta), encodeJSON(segs), rec.VersionID, rec.VersionKey}
 }
 
-func insertObject(ctx context.Context, tx *sql.Tx, rec ObjectRecord) error {
+func insertObject(ctx context.Context, tx *wtx, rec ObjectRecord) error {
 	args := append([]any{rec.Bucket}, rowValues(rec)...)
 	_, err := tx.ExecContext(ctx, `INSERT INTO objects (bucket, `+objectColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	if err != nil {
@@ -236,7 +244,7 @@ func insertObject(ctx context.Context, tx *sql.Tx, rec ObjectRecord) error {
 	return nil
 }
 
-func insertVersion(ctx context.Context, tx *sql.Tx, rec ObjectRecord) error {
+func insertVersion(ctx context.Context, tx *wtx, rec ObjectRecord) error {
 	var noncurrent int64
 	if !rec.NoncurrentSince.IsZero() {
 		noncurrent = rec.NoncurrentSince.UnixNano()
@@ -253,7 +261,7 @@ func insertVersion(ctx context.Context, tx *sql.Tx, rec ObjectRecord) error {
 // demote makes the key's current version noncurrent as of t: an object
 // leaves the live index for the versions table; a current delete marker
 // is marked noncurrent.
-func demote(ctx context.Context, tx *sql.Tx, bucket, key string, t time.Time) error {
+func demote(ctx context.Context, tx *wtx, bucket, key string, t time.Time) error {
 	rec, found, err := readLive(ctx, tx, bucket, key)
 	if err != nil {
 		return err
@@ -279,7 +287,7 @@ func demote(ctx context.Context, tx *sql.Tx, bucket, key string, t time.Time) er
 
 // promote makes the newest remaining version of the key current, after
 // the current one was removed.
-func promote(ctx context.Context, tx *sql.Tx, bucket, key string) error {
+func promote(ctx context.Context, tx *wtx, bucket, key string) error {
 	row := tx.QueryRowContext(ctx, `SELECT `+versionColumns+` FROM versions WHERE bucket = ? AND obj_key = ? ORDER BY sort_id LIMIT 1`, bucket, []byte(key))
 	rec, err := scanVersion(row, bucket)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -304,7 +312,7 @@ func promote(ctx context.Context, tx *sql.Tx, bucket, key string) error {
 
 // removeNull removes the key's null version, wherever it is, and returns
 // its files, journaled.
-func removeNull(ctx context.Context, tx *sql.Tx, bucket, key string) ([]string, error) {
+func removeNull(ctx context.Context, tx *wtx, bucket, key string) ([]string, error) {
 	var garbage []string
 	rec, found, err := readLive(ctx, tx, bucket, key)
 	if err != nil {
@@ -326,14 +334,14 @@ func removeNull(ctx context.Context, tx *sql.Tx, bucket, key string) ([]string, 
 	if _, err := tx.ExecContext(ctx, `DELETE FROM versions WHERE bucket = ? AND obj_key = ? AND sort_id = ?`, bucket, []byte(key), v.VersionKey); err != nil {
 		return nil, dbErr("delete null version", err)
 	}
-	ids := fileIDs(v.Segments)
-	return append(garbage, ids...), journalGarbage(ctx, tx, ids)
+	ids, err := dropSegments(ctx, tx, v.Segments)
+	return append(garbage, ids...), err
 }
 
 // newestKey returns k, or if an existing version of the key sorts before
 // it (a clock that stepped back), a key that sorts before them all, so
 // the newest version always sorts first.
-func newestKey(ctx context.Context, tx *sql.Tx, bucket, key, k string) (string, error) {
+func newestKey(ctx context.Context, tx *wtx, bucket, key, k string) (string, error) {
 	var min sql.NullString
 	if err := tx.QueryRowContext(ctx, `SELECT MIN(sort_id) FROM versions WHERE bucket = ? AND obj_key = ?`, bucket, []byte(key)).Scan(&min); err != nil {
 		return "", dbErr("read versions", err)
@@ -346,7 +354,7 @@ func newestKey(ctx context.Context, tx *sql.Tx, bucket, key, k string) (string, 
 
 // putCurrent makes rec the key's current version as the bucket's state
 // says, inside tx.
-func putCurrent(ctx context.Context, tx *sql.Tx, state VersioningState, rec ObjectRecord) (Change, error) {
+func putCurrent(ctx context.Context, tx *wtx, state VersioningState, rec ObjectRecord) (Change, error) {
 	var ch Change
 	var err error
 	rec.DeleteMarker, rec.IsLatest, rec.NoncurrentSince = false, false, time.Time{}
@@ -379,7 +387,7 @@ func putCurrent(ctx context.Context, tx *sql.Tx, state VersioningState, rec Obje
 
 // PutObject implements [Catalog].
 func (c *SQLiteCatalog) PutObject(ctx context.Context, rec ObjectRecord) (ch Change, err error) {
-	err = c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		state, err := bucketState(ctx, tx, rec.Bucket)
 		if err != nil {
 			return err
@@ -395,7 +403,7 @@ func (c *SQLiteCatalog) PutObject(ctx context.Context, rec ObjectRecord) (ch Cha
 
 // DeleteObject implements [Catalog].
 func (c *SQLiteCatalog) DeleteObject(ctx context.Context, d DeleteRequest) (ch Change, err error) {
-	err = c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		state, err := bucketState(ctx, tx, d.Bucket)
 		if err != nil {
 			return err
@@ -441,7 +449,7 @@ func (c *SQLiteCatalog) DeleteObject(ctx context.Context, d DeleteRequest) (ch C
 
 // DeleteVersion implements [Catalog].
 func (c *SQLiteCatalog) DeleteVersion(ctx context.Context, d DeleteRequest) (ch Change, err error) {
-	err = c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		state, err := bucketState(ctx, tx, d.Bucket)
 		if err != nil {
 			return err
@@ -484,8 +492,7 @@ func (c *SQLiteCatalog) DeleteVersion(ctx context.Context, d DeleteRequest) (ch 
 		if err != nil {
 			return dbErr("delete version", err)
 		}
-		ch.Garbage = fileIDs(rec.Segments)
-		if err := journalGarbage(ctx, tx, ch.Garbage); err != nil {
+		if ch.Garbage, err = dropSegments(ctx, tx, rec.Segments); err != nil {
 			return err
 		}
 		if current {
@@ -501,7 +508,7 @@ func (c *SQLiteCatalog) DeleteVersion(ctx context.Context, d DeleteRequest) (ch 
 
 // SetObjectTags implements [Catalog].
 func (c *SQLiteCatalog) SetObjectTags(ctx context.Context, bucket, key, versionID string, tags map[string]string) (id string, err error) {
-	err = c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		state, err := bucketState(ctx, tx, bucket)
 		if err != nil {
 			return err

@@ -9,7 +9,7 @@ import (
 
 // CreateUpload implements [Catalog].
 func (c *SQLiteCatalog) CreateUpload(ctx context.Context, u Upload) error {
-	return c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := bucketExists(ctx, tx, u.Bucket); err != nil {
 			return err
 		}
@@ -46,7 +46,7 @@ func (c *SQLiteCatalog) GetUpload(ctx context.Context, bucket, key, uploadID str
 
 // PutPart implements [Catalog].
 func (c *SQLiteCatalog) PutPart(ctx context.Context, bucket, key, uploadID string, p PartRecord) (garbage []string, err error) {
-	err = c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		if _, err := getUpload(ctx, tx, bucket, key, uploadID); err != nil {
 			return err
 		}
@@ -80,7 +80,7 @@ func (c *SQLiteCatalog) PutPart(ctx context.Context, bucket, key, uploadID strin
 
 // dropUpload deletes an upload and its parts inside tx and returns the
 // parts' files that keep is false for, journaled as garbage.
-func dropUpload(ctx context.Context, tx *sql.Tx, uploadID string, keep func(id string) bool) ([]string, error) {
+func dropUpload(ctx context.Context, tx *wtx, uploadID string, keep func(id string) bool) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT file_id FROM parts WHERE upload_id = ?`, uploadID)
 	if err != nil {
 		return nil, dbErr("read parts", err)
@@ -111,7 +111,7 @@ func dropUpload(ctx context.Context, tx *sql.Tx, uploadID string, keep func(id s
 
 // CompleteUpload implements [Catalog].
 func (c *SQLiteCatalog) CompleteUpload(ctx context.Context, uploadID string, rec ObjectRecord) (ch Change, err error) {
-	err = c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		if _, err := getUpload(ctx, tx, rec.Bucket, rec.Key, uploadID); err != nil {
 			return err
 		}
@@ -149,7 +149,7 @@ func (c *SQLiteCatalog) CompleteUpload(ctx context.Context, uploadID string, rec
 
 // AbortUpload implements [Catalog].
 func (c *SQLiteCatalog) AbortUpload(ctx context.Context, bucket, key, uploadID string) (garbage []string, err error) {
-	err = c.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = c.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		if _, err := getUpload(ctx, tx, bucket, key, uploadID); err != nil {
 			return err
 		}

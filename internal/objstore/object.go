@@ -13,15 +13,28 @@ import (
 )
 
 // PutObject stores r as bucket/key, replacing any existing object. The data
-// streams to disk (memory use does not grow with the object); the object
-// becomes visible, atomically, once data and metadata are durable. It fails
+// streams to disk (memory use does not grow with the object), or, up to
+// Options.InlineMax bytes, is received into memory and committed with the
+// metadata; the object becomes visible, atomically, once data and
+// metadata are durable. It fails
 // with ErrNoSuchBucket, ErrInvalidKey, ErrIncompleteBody, ErrBadDigest or a
 // *TooLargeError, and then nothing is stored.
 func (s *Store) PutObject(ctx context.Context, bucket, key string, r io.Reader, opts PutOptions) (ObjectInfo, error) {
 	if err := CheckKey(key); err != nil {
 		return ObjectInfo{}, err
 	}
-	// Refuse before reading a body that has nowhere to go.
+	if s.inlineMax > 0 && opts.Size <= s.inlineMax && opts.Size <= s.maxObject {
+		// No bucket check first: the body is small, and the commit
+		// checks the bucket (a read less per small PUT, 6% of the
+		// server's CPU on 4 KiB PUTs).
+		var sp []byte
+		info, inlined, err := s.putInline(ctx, bucket, key, r, opts, &sp)
+		if inlined || err != nil {
+			return info, err
+		}
+		r = spill(sp, r)
+	}
+	// Refuse before reading a large body that has nowhere to go.
 	if _, err := s.cat.GetBucket(ctx, bucket); err != nil {
 		return ObjectInfo{}, err
 	}
@@ -77,11 +90,16 @@ func normMeta(m Meta) Meta {
 }
 
 // Object is an open object: a consistent snapshot of its data even if it is
-// overwritten or deleted while open (it holds its data files open). Its
+// overwritten or deleted while open (it holds its data files open, or,
+// for an object the catalog holds, its data in memory). Its
 // methods are safe for concurrent use. Close it when done.
 type Object struct {
 	Info ObjectInfo
 	segs []openSegment // in order; segs[i].off is where segment i starts
+	// data is the object's data when the catalog holds it (inline is
+	// set); segs is then empty.
+	data   []byte
+	inline bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -107,6 +125,13 @@ func (o *Object) ReadAt(p []byte, off int64) (int, error) {
 	}
 	if off >= o.Info.Size {
 		return 0, io.EOF
+	}
+	if o.inline {
+		n := copy(p, o.data[off:])
+		if n < len(p) {
+			return n, io.EOF
+		}
+		return n, nil
 	}
 	i := sort.Search(len(o.segs), func(i int) bool { return o.segs[i].off+o.segs[i].size > off })
 	n := 0
@@ -156,7 +181,13 @@ type FileRange struct {
 // offsets alone, but anything that reads from the file offset, such as
 // sendfile after a Seek, must not run on the same Object from two
 // goroutines at once.
+//
+// It returns nil when the data is not in files (an object the catalog
+// holds; see Options.InlineMax): read it with ReadAt.
 func (o *Object) FileRanges(off, n int64) []FileRange {
+	if o.inline {
+		return nil
+	}
 	if off < 0 {
 		off = 0
 	}
@@ -208,9 +239,12 @@ func (s *Store) OpenObjectVersion(ctx context.Context, bucket, key, versionID st
 	}
 	s.gcMu.RLock()
 	defer s.gcMu.RUnlock()
-	rec, err := s.getRecord(ctx, bucket, key, versionID)
+	rec, data, inline, err := s.recordData(ctx, bucket, key, versionID)
 	if err != nil {
 		return nil, err
+	}
+	if inline {
+		return &Object{Info: rec.ObjectInfo, data: data, inline: true}, nil
 	}
 	o := &Object{Info: rec.ObjectInfo, segs: make([]openSegment, 0, len(rec.Segments))}
 	var off int64
@@ -313,7 +347,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 	if _, err := s.cat.GetBucket(ctx, dstBucket); err != nil {
 		return ObjectInfo{}, err
 	}
-	rec, ids, err := s.linkObject(ctx, srcBucket, srcKey, opts.SourceVersionID)
+	rec, ids, data, inline, err := s.linkObject(ctx, srcBucket, srcKey, opts.SourceVersionID)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
@@ -327,19 +361,33 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 	if opts.ReplaceMeta {
 		rec.Meta = normMeta(opts.Meta)
 	}
+	if inline {
+		return s.commitInline(ctx, rec, data)
+	}
 	return s.commitObject(ctx, rec)
 }
 
 // linkObject reads src's row and links its data files to new IDs, under
 // gcMu so the files cannot be unlinked in between. It returns the row with
-// the new segments.
-func (s *Store) linkObject(ctx context.Context, bucket, key, versionID string) (ObjectRecord, []string, error) {
+// the new segments. Inline data is returned instead (inline set), to be
+// stored anew under the row's new segment ID.
+func (s *Store) linkObject(ctx context.Context, bucket, key, versionID string) (rec ObjectRecord, ids []string, data []byte, inline bool, err error) {
 	s.gcMu.RLock()
 	defer s.gcMu.RUnlock()
-	rec, err := s.getRecord(ctx, bucket, key, versionID)
+	rec, data, inline, err = s.recordData(ctx, bucket, key, versionID)
 	if err != nil {
-		return rec, nil, err
+		return rec, nil, nil, false, err
 	}
+	if inline {
+		rec.Segments = []Segment{{FileID: newFileID(), Size: rec.Size, Inline: true}}
+		return rec, nil, data, true, nil
+	}
+	rec, ids, err = s.linkFiles(ctx, bucket, key, rec)
+	return rec, ids, nil, false, err
+}
+
+// linkFiles links rec's data files to new IDs (see linkObject).
+func (s *Store) linkFiles(ctx context.Context, bucket, key string, rec ObjectRecord) (ObjectRecord, []string, error) {
 	ids := make([]string, 0, len(rec.Segments))
 	segs := make([]Segment, len(rec.Segments))
 	for i, sg := range rec.Segments {

@@ -179,7 +179,8 @@ func TestReadAtSemantics(t *testing.T) {
 }
 
 func TestOverwriteWhileReading(t *testing.T) {
-	s, dir := newTestStore(t, Options{})
+	// Data files, which the test counts: inline objects have none.
+	s, dir := newTestStore(t, Options{InlineMax: -1})
 	mustBucket(t, s, "bkt1")
 	ctx := context.Background()
 	old := bytes.Repeat([]byte("old!"), 1000)
@@ -218,7 +219,8 @@ func TestOverwriteWhileReading(t *testing.T) {
 }
 
 func TestCopyObject(t *testing.T) {
-	s, dir := newTestStore(t, Options{})
+	// Data files, which the test counts: inline objects have none.
+	s, dir := newTestStore(t, Options{InlineMax: -1})
 	mustBucket(t, s, "bkt1")
 	mustBucket(t, s, "bkt2")
 	ctx := context.Background()
@@ -272,7 +274,8 @@ func TestCopyObject(t *testing.T) {
 // TestConcurrentSameKey has many goroutines overwrite and read one key;
 // every read must see one whole version, never a mix. Run with -race.
 func TestConcurrentSameKey(t *testing.T) {
-	s, dir := newTestStore(t, Options{})
+	// Data files, which the test counts: inline objects have none.
+	s, dir := newTestStore(t, Options{InlineMax: -1})
 	mustBucket(t, s, "bkt1")
 	ctx := context.Background()
 	put(t, s, "bkt1", "k", bytes.Repeat([]byte{'@'}, 4096))

@@ -19,6 +19,10 @@ const (
 	DefaultMinPartSize   = 5 << 20 // 5 MiB
 	// MaxParts is the highest part number of a multipart upload.
 	MaxParts = 10000
+	// DefaultInlineMax is the default Options.InlineMax: objects up to
+	// 128 KiB are kept in the catalog, as MinIO keeps objects under
+	// 128 KiB in their xl.meta.
+	DefaultInlineMax = 128 << 10
 )
 
 // Options configure a Store. The zero value works.
@@ -40,6 +44,13 @@ type Options struct {
 	// (Expiration Days, NoncurrentDays, DaysAfterInitiation). If zero,
 	// 24h is used; tests shorten it.
 	LifecycleDay time.Duration
+	// InlineMax is the largest object PutObject stores inside the catalog
+	// with its metadata instead of in a data file of its own (see
+	// [InlineCatalog]): one catalog commit then makes it durable, where a
+	// file costs the file's and its directory's fsyncs besides. If zero,
+	// DefaultInlineMax is used; negative turns inlining off. A catalog
+	// that is not an InlineCatalog never inlines.
+	InlineMax int64
 }
 
 // Store is the object store engine. Its methods are safe for concurrent use.
@@ -52,7 +63,13 @@ type Store struct {
 	lock    *os.File // holds the flock on dir/LOCK until Close
 
 	maxObject, maxPart, minPart int64
-	lifecycleDay                time.Duration
+	inlineMax                   int64         // 0: PutObject never inlines
+	inl                         InlineCatalog // nil: the catalog cannot inline
+	smallBufs                   sync.Pool     // *[]byte of inlineMax+1 bytes
+
+	spareMu      sync.Mutex
+	spares       []spareFile // empty data files with durable entries (spares.go)
+	lifecycleDay time.Duration
 
 	// gcMu orders unlinking data files against opening or linking them.
 	// Unlinking garbage holds it exclusively; OpenObject and CopyObject
@@ -110,6 +127,18 @@ func Open(dir string, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	if ic, ok := s.cat.(InlineCatalog); ok {
+		// Inline data already stored stays readable when inlining is
+		// turned off.
+		s.inl = ic
+		switch {
+		case opts.InlineMax == 0:
+			s.inlineMax = DefaultInlineMax
+		case opts.InlineMax > 0:
+			s.inlineMax = opts.InlineMax
+		}
+		s.smallBufs.New = func() any { b := make([]byte, s.inlineMax+1); return &b }
+	}
 	if err := s.cleanup(context.Background()); err != nil {
 		s.cat.Close()
 		lock.Close()
@@ -123,6 +152,9 @@ func Open(dir string, opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closeErr = s.cat.Close()
+		if err := s.dropSpares(); err != nil && s.closeErr == nil {
+			s.closeErr = err
+		}
 		if err := s.lock.Close(); err != nil && s.closeErr == nil {
 			s.closeErr = err
 		}

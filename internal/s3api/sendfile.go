@@ -45,13 +45,18 @@ const sendfileChunk = 2 << 20
 
 // sendObject sends n bytes of obj from offset off as the response body:
 // bodies from sendfileMin to sendfileMax go from the data files to the
-// socket with sendfile(2), a segment at a time; others are copied.
+// socket with sendfile(2), a segment at a time; others, and data the
+// catalog holds (small objects, in memory already), are copied.
 func (req *request) sendObject(obj *objstore.Object, off, n int64) error {
-	if n < sendfileMin || n > sendfileMax {
+	var frs []objstore.FileRange
+	if n >= sendfileMin && n <= sendfileMax {
+		frs = obj.FileRanges(off, n) // none when the catalog holds the data
+	}
+	if frs == nil {
 		return req.copyBody(io.NewSectionReader(obj, off, n), n)
 	}
 	sw := req.newSendWriter(n)
-	for _, fr := range obj.FileRanges(off, n) {
+	for _, fr := range frs {
 		// sendfile reads from the file offset; this request is the only
 		// user of obj, which it opened.
 		if _, err := fr.File.Seek(fr.Off, io.SeekStart); err != nil {

@@ -59,32 +59,7 @@ func strata(t *testing.T, args ...string) (int, string, string) {
 // stream type.
 func hlsProbe(t *testing.T, url string) (float64, map[string]int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-count_packets",
-		"-show_entries", "stream=codec_type,nb_read_packets:format=duration", "-of", "json", url).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v: %s", url, err, out)
-	}
-	var p struct {
-		Format struct {
-			Duration string `json:"duration"`
-		} `json:"format"`
-		Streams []struct {
-			CodecType string `json:"codec_type"`
-			Packets   string `json:"nb_read_packets"`
-		} `json:"streams"`
-	}
-	if err := json.Unmarshal(out, &p); err != nil {
-		t.Fatalf("ffprobe output: %v: %s", err, out)
-	}
-	d, _ := strconv.ParseFloat(p.Format.Duration, 64)
-	pk := map[string]int{}
-	for _, s := range p.Streams {
-		v, _ := strconv.Atoi(s.Packets)
-		pk[s.CodecType] += v
-	}
-	return d, pk
+	return livetest.CountPackets(t, url, 120*time.Second)
 }
 
 // The case end to end: an MP4 with 4 video frames against 8 minutes of

@@ -135,6 +135,39 @@ func Probe(t testing.TB, url string, timeout time.Duration, extra ...string) ([]
 	return res.Streams, errb.String(), err
 }
 
+// CountPackets runs ffprobe -count_packets on url (extra flags go before
+// it), bounded by timeout, and returns the format's duration in seconds
+// and the packets read per stream type ("video", "audio").
+func CountPackets(t testing.TB, url string, timeout time.Duration, extra ...string) (float64, map[string]int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	args := append([]string{"-v", "error", "-count_packets", "-show_entries", "stream=codec_type,nb_read_packets:format=duration", "-of", "json"}, extra...)
+	out, err := exec.CommandContext(ctx, "ffprobe", append(args, url)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v: %s", url, err, out)
+	}
+	var p struct {
+		Format struct {
+			Duration string `json:"duration"`
+		} `json:"format"`
+		Streams []struct {
+			CodecType string `json:"codec_type"`
+			Packets   string `json:"nb_read_packets"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal(out, &p); err != nil {
+		t.Fatalf("ffprobe output: %v: %s", err, out)
+	}
+	d, _ := strconv.ParseFloat(p.Format.Duration, 64)
+	n := map[string]int{}
+	for _, st := range p.Streams {
+		v, _ := strconv.Atoi(st.Packets)
+		n[st.CodecType] += v
+	}
+	return d, n
+}
+
 // Kill stops ffmpeg at once.
 func (p *Publisher) Kill() {
 	_ = p.cmd.Process.Kill()

@@ -117,16 +117,9 @@ var (
 		"-t", "480", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "16k", "-ac", "1"}
 )
 
-// probeDuration runs ffprobe on path and returns the format duration and
-// the packets read per stream type.
+// probe runs ffprobe on path and returns the format duration and the
+// packets read per stream type.
 func probe(t *testing.T, path string) (float64, map[string]int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-allowed_extensions", "ALL", "-count_packets",
-		"-show_entries", "stream=codec_type,nb_read_packets:format=duration", "-of", "json", path).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v: %s", path, err, out)
-	}
-	return parseProbe(t, out)
+	return livetest.CountPackets(t, path, 120*time.Second, "-allowed_extensions", "ALL")
 }

@@ -5,16 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/strata-cdn/strata/internal/jsonapi"
 )
 
 // maxBody bounds the JSON body of a cluster task request.
 const maxBody = 8 << 20
-
-// maxStatusWait bounds the ?wait= of the status endpoint.
-const maxStatusWait = 60 * time.Second
 
 // Accepted is the answer to a cluster task request (202).
 type Accepted struct {
@@ -109,15 +105,9 @@ func (c *Coordinator) accepted(w http.ResponseWriter, st TaskStatus, err error) 
 
 func (c *Coordinator) serveTask(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if ws := r.URL.Query().Get("wait"); ws != "" {
-		d, err := time.ParseDuration(ws)
-		if err != nil || d < 0 {
-			jsonapi.Write(w, http.StatusBadRequest, APIError{Error: fmt.Sprintf("wait=%q: want a duration like 10s", ws)})
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), min(d, maxStatusWait))
-		_, _ = c.Wait(ctx, id) // an unknown ID is answered below
-		cancel()
+	// An unknown ID is answered below.
+	if !jsonapi.Wait(w, r, func(ctx context.Context) { _, _ = c.Wait(ctx, id) }) {
+		return
 	}
 	st, ok := c.Task(id)
 	if !ok {

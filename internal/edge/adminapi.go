@@ -5,16 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/strata-cdn/strata/internal/jsonapi"
 )
 
 // maxTaskBody bounds the JSON body of a purge or prefetch request.
 const maxTaskBody = 8 << 20
-
-// maxStatusWait bounds the ?wait= of the status endpoint.
-const maxStatusWait = 60 * time.Second
 
 // TaskAccepted is the answer to a purge or prefetch request (202).
 type TaskAccepted struct {
@@ -94,15 +90,9 @@ func (t *Tasks) serveList(w http.ResponseWriter, r *http.Request) {
 
 func (t *Tasks) serveTask(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if ws := r.URL.Query().Get("wait"); ws != "" {
-		d, err := time.ParseDuration(ws)
-		if err != nil || d < 0 {
-			jsonapi.Write(w, http.StatusBadRequest, APIError{Error: fmt.Sprintf("wait=%q: want a duration like 10s", ws)})
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), min(d, maxStatusWait))
-		_, _ = t.Wait(ctx, id) // an unknown ID is answered below
-		cancel()
+	// An unknown ID is answered below.
+	if !jsonapi.Wait(w, r, func(ctx context.Context) { _, _ = t.Wait(ctx, id) }) {
+		return
 	}
 	st, ok := t.Task(id)
 	if !ok {

@@ -4,10 +4,16 @@
 package jsonapi
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
+
+// MaxWait bounds the ?wait= of a status endpoint.
+const MaxWait = 60 * time.Second
 
 // Error is the body of an error answer: {"error": "what went wrong"}.
 type Error struct {
@@ -44,4 +50,24 @@ func Write(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// Wait serves a status endpoint's ?wait=DURATION: when the query has one,
+// it calls wait with a context that ends after that long (at most
+// MaxWait) or when the client leaves, and returns after it. A malformed
+// duration is answered with 400 here, and Wait returns false.
+func Wait(w http.ResponseWriter, r *http.Request, wait func(ctx context.Context)) bool {
+	ws := r.URL.Query().Get("wait")
+	if ws == "" {
+		return true
+	}
+	d, err := time.ParseDuration(ws)
+	if err != nil || d < 0 {
+		Write(w, http.StatusBadRequest, Error{Error: fmt.Sprintf("wait=%q: want a duration like 10s", ws)})
+		return false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), min(d, MaxWait))
+	defer cancel()
+	wait(ctx)
+	return true
 }

@@ -1,6 +1,7 @@
 package jsonapi
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -45,5 +46,35 @@ func TestDecode(t *testing.T) {
 				t.Errorf("answer header %v", w.Header())
 			}
 		})
+	}
+}
+
+func TestWait(t *testing.T) {
+	tests := []struct {
+		query  string
+		ok     bool
+		waited bool
+	}{
+		{"", true, false},
+		{"?wait=10ms", true, true},
+		{"?wait=ten", false, false},
+		{"?wait=-1s", false, false},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(http.MethodGet, "/t/1"+tt.query, nil)
+		w := httptest.NewRecorder()
+		waited := false
+		ok := Wait(w, r, func(ctx context.Context) {
+			waited = true
+			if _, has := ctx.Deadline(); !has {
+				t.Errorf("%q: wait's context has no deadline", tt.query)
+			}
+		})
+		if ok != tt.ok || waited != tt.waited {
+			t.Errorf("%q: Wait = %v, waited %v; want %v, %v", tt.query, ok, waited, tt.ok, tt.waited)
+		}
+		if !ok && (w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "want a duration like 10s")) {
+			t.Errorf("%q: answer %d %s; want 400 naming the duration", tt.query, w.Code, w.Body)
+		}
 	}
 }

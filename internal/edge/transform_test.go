@@ -176,10 +176,10 @@ func TestTransformNotStored_C03(t *testing.T) {
 	}
 }
 
-// TestTransformCompression checks compression alone: by type and size,
+// TestTransformCompression_C03 checks compression alone: by type and size,
 // honouring Accept-Encoding, never compressing twice, leaving alone what
 // it must not touch.
-func TestTransformCompression(t *testing.T) {
+func TestTransformCompression_C03(t *testing.T) {
 	js := strings.Repeat("function add(a, b) { return a + b; }\n", 100)
 	zjs := gzipped(t, []byte(js))
 	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
@@ -250,10 +250,10 @@ func TestTransformCompression(t *testing.T) {
 	}
 }
 
-// TestTransformLargeBodyStreamsDecoded: a gzip body over MaxSize is not
+// TestTransformLargeBodyStreamsDecoded_C03: a gzip body over MaxSize is not
 // buffered; a client that does not accept gzip gets it decoded as a
 // stream, one that does gets the origin's bytes.
-func TestTransformLargeBodyStreamsDecoded(t *testing.T) {
+func TestTransformLargeBodyStreamsDecoded_C03(t *testing.T) {
 	plain := bytes.Repeat([]byte("line of a large log file\n"), 40000) // 1 MB
 	z := gzipped(t, plain)
 	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
@@ -273,10 +273,10 @@ func TestTransformLargeBodyStreamsDecoded(t *testing.T) {
 	}
 }
 
-// TestTransformRangeFetchesAskIdentity: slice fetches ask the origin for
+// TestTransformRangeFetchesAskIdentity_C03: slice fetches ask the origin for
 // the identity coding, so an origin that gzips (and then ignores Range)
 // still serves slices.
-func TestTransformRangeFetchesAskIdentity(t *testing.T) {
+func TestTransformRangeFetchesAskIdentity_C03(t *testing.T) {
 	body := randomBytes(3<<20, 7)
 	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
@@ -301,10 +301,10 @@ func TestSuffixETag(t *testing.T) {
 	}
 }
 
-// TestTransformVariantFollowsRevalidation: a cached variant is served
+// TestTransformVariantFollowsRevalidation_C03: a cached variant is served
 // with the stored response's current header, as each revalidation
 // refreshes it, not with the header it had when the variant was made.
-func TestTransformVariantFollowsRevalidation(t *testing.T) {
+func TestTransformVariantFollowsRevalidation_C03(t *testing.T) {
 	js := strings.Repeat("function add(a, b) { return a + b; }\n", 100)
 	var gen atomic.Int64
 	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
